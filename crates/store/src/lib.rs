@@ -1,0 +1,113 @@
+//! Warden's state: agents' lifecycle, task sessions, review gates, rate-limit buckets and the
+//! audit trail, behind one [`Store`] trait.
+//!
+//! SQLite ([`SqliteStore`]) is the default and needs nothing installed; a PostgreSQL
+//! implementation shares the trait for teams that run several replicas. Every method is one
+//! transaction: concurrent processes on one state folder never see half of a change, never lose
+//! a rate-limit token, and never append two records at one place in the audit chain.
+//!
+//! The store holds no policy: what a decision's parts mean is decided in `warden-core`
+//! ([`warden_core::decide::finalize`]); the store only makes reading and writing them atomic.
+
+mod sqlite;
+
+use jiff::Timestamp;
+use warden_core::audit::{AuditEvent, AuditRecord};
+use warden_core::authorize::Session;
+use warden_core::decide::Draft;
+use warden_core::gates::{Answer, Gate, GateStatus};
+use warden_core::identity::{AgentState, AgentStatus};
+use warden_core::Decision;
+
+pub use sqlite::SqliteStore;
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store could not be opened at `{path}`: {message}")]
+    Open { path: String, message: String },
+    #[error("the store's schema is version {found}, newer than this warden ({supported}); upgrade warden")]
+    TooNew { found: i64, supported: i64 },
+    #[error("the store failed: {0}")]
+    Backend(String),
+    #[error("the store holds a record it cannot read: {0}")]
+    Corrupt(String),
+    #[error("{0} `{1}` not found")]
+    NotFound(&'static str, String),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One decision to commit: the draft the core produced plus what the store must do with it.
+#[derive(Debug, Clone)]
+pub struct DecisionWrite {
+    pub draft: Draft,
+    pub now: Timestamp,
+}
+
+/// The persistent state of Warden. Implementations must make each method atomic and safe to call
+/// from several processes at once.
+pub trait Store: Send + Sync {
+    // --- identity -------------------------------------------------------------------------
+
+    /// The lifecycle record of an agent; `None` means never changed (active).
+    fn agent_state(&self, agent: &str) -> Result<Option<AgentState>>;
+    /// Every lifecycle record.
+    fn agent_states(&self) -> Result<Vec<AgentState>>;
+    /// Records a lifecycle change and appends its audit event, in one transaction. Fails with
+    /// [`StoreError::Conflict`] when the agent's status is no longer `expected` (a concurrent
+    /// change won).
+    fn set_agent_status(
+        &self,
+        state: &AgentState,
+        expected: AgentStatus,
+        event: AuditEvent,
+    ) -> Result<AuditRecord>;
+
+    // --- sessions -------------------------------------------------------------------------
+
+    fn insert_session(&self, session: &Session, event: AuditEvent) -> Result<AuditRecord>;
+    fn session(&self, id: &str) -> Result<Option<Session>>;
+    /// Sessions, newest first; only live ones (at `now`) when `live_only`.
+    fn sessions(&self, live_only: bool, now: Timestamp) -> Result<Vec<Session>>;
+    /// Ends a live session. [`StoreError::NotFound`] when unknown, [`StoreError::Conflict`] when
+    /// already ended.
+    fn end_session(&self, id: &str, at: Timestamp, event: AuditEvent) -> Result<Session>;
+
+    // --- decisions ------------------------------------------------------------------------
+
+    /// Commits a batch of decisions in one transaction, in order: for each, takes a rate-limit
+    /// token, uses a matching approval or opens a gate, and appends the audit record, via
+    /// [`warden_core::decide::finalize`]. Returns the final decisions, in order. A batch is
+    /// durable when this returns.
+    fn commit_decisions(&self, writes: &[DecisionWrite]) -> Result<Vec<Decision>>;
+
+    // --- gates ----------------------------------------------------------------------------
+
+    fn gate(&self, id: &str) -> Result<Option<Gate>>;
+    /// Gates, oldest first, with their status as of `now`; only those with `status` if given.
+    fn gates(&self, status: Option<GateStatus>, now: Timestamp) -> Result<Vec<Gate>>;
+    /// Answers a pending gate: approve or deny, with the reviewer and comment, and appends the
+    /// audit event. [`StoreError::Conflict`] when the gate is no longer pending at `now`
+    /// (answered meanwhile, or expired).
+    fn answer_gate(
+        &self,
+        id: &str,
+        answer: Answer,
+        reviewer: &str,
+        comment: Option<&str>,
+        now: Timestamp,
+        event: AuditEvent,
+    ) -> Result<Gate>;
+
+    // --- audit ----------------------------------------------------------------------------
+
+    /// Appends events that are not decisions (key rotations, imports …).
+    fn append_audit(&self, events: Vec<AuditEvent>) -> Result<Vec<AuditRecord>>;
+    /// Records with `seq > after`, in order, at most `limit`.
+    fn audit_after(&self, after: u64, limit: usize) -> Result<Vec<AuditRecord>>;
+    /// The last record, if any.
+    fn audit_head(&self) -> Result<Option<AuditRecord>>;
+}
