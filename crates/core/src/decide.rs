@@ -8,8 +8,16 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeSet;
+
 use crate::audit::{digest_text, AuditEvent};
-use crate::authorize::Session;
+use crate::authorize::{self, Session};
+use crate::gates;
+use crate::governance::{path_class, Access};
+use crate::guardrails;
+use crate::identity;
+use crate::policy::PolicyContext;
+use crate::tools::Tool;
 use crate::decision::{rules, AgentRef, Decision, Effect, GateRef, Outcome, Reason};
 use crate::gates::{Gate, GateStatus};
 use crate::guardrails::content;
@@ -219,7 +227,145 @@ fn decision_event(draft: &Draft, decision: &Decision, now: Timestamp) -> AuditEv
 }
 
 /// Decides one request. Never fails: anything that goes wrong is a deny reason.
+///
+/// Every step runs, so that a call that is both out of its session's scope and over its role's
+/// ceiling is denied (not merely reviewed) and its explanation names both.
 pub fn decide(snapshot: &Snapshot, request: &ActionRequest, facts: &Facts<'_>, now: Timestamp) -> Draft {
-    let _ = (snapshot, request, facts, now);
-    todo!("pipeline")
+    let governance = &snapshot.governance;
+    let mut reasons = facts.caller.reasons.clone();
+    let agent_id = facts.caller.agent.as_deref();
+    let session_id = facts.caller.session.as_deref();
+
+    // What the request names must exist.
+    let agent = agent_id.and_then(|id| snapshot.agent(id));
+    match agent_id {
+        Some(id) if agent.is_none() => reasons.push(Reason::of(
+            &rules::REQUEST_UNKNOWN_AGENT,
+            format!("agent `{id}` is not declared in the governance file"),
+        )),
+        None if facts.caller.reasons.is_empty() => reasons.push(Reason::of(
+            &rules::REQUEST_UNKNOWN_AGENT,
+            "the request names no agent and carries no token",
+        )),
+        _ => {}
+    }
+    let tool = Tool::parse(&request.tool);
+    let access = tool.and_then(|t| t.access(governance));
+    match tool {
+        None => reasons.push(Reason::of(
+            &rules::REQUEST_UNKNOWN_TOOL,
+            format!("`{}` is not a Warden tool (canonical tools: see `warden check --help`; MCP tools: `mcp:<server>/<tool>`)", request.tool),
+        )),
+        Some(Tool::Mcp { server, tool }) if snapshot.resource(&format!("mcp:{server}")).is_none() => {
+            reasons.push(Reason::of(
+                &rules::REQUEST_UNKNOWN_MCP_SERVER,
+                format!("MCP server `{server}` (tool `{tool}`) is not declared as `mcp:{server}`"),
+            ))
+        }
+        Some(Tool::Mcp { server, tool }) if access.is_none() => reasons.push(Reason::of(
+            &rules::REQUEST_UNKNOWN_TOOL,
+            format!("MCP server `mcp:{server}` does not declare a tool `{tool}`"),
+        )),
+        Some(_) => {}
+    }
+    let resource_id = authorize::target_resource(request);
+    let resource = resource_id.as_deref().and_then(|id| snapshot.resource(id));
+    if resource.is_none() {
+        let message = match &resource_id {
+            Some(id) => format!("resource `{id}` is not declared in the governance file"),
+            None => "the request names no resource and none can be derived".to_owned(),
+        };
+        reasons.push(Reason::of(&rules::REQUEST_UNKNOWN_RESOURCE, message));
+    }
+    let role = agent.and_then(|a| snapshot.role(&a.role));
+
+    // 1. Identity: suspended or revoked agents are denied.
+    if let Some(agent) = agent {
+        identity::check_status(&agent.id, facts.agent_state, &mut reasons);
+    }
+    // 2. Session scope (ASI01).
+    if let (Some(agent), Some(role)) = (agent, role) {
+        authorize::check_session(
+            snapshot,
+            agent,
+            role,
+            session_id,
+            facts.session,
+            request,
+            resource_id.as_deref(),
+            now,
+            &mut reasons,
+        );
+    }
+    // 3. Tool allow-list (ASI02).
+    if let (Some(role), Some(_)) = (role, access) {
+        authorize::check_tool(snapshot, role, &request.tool, &mut reasons);
+    }
+    // 4. Grants and ceiling (ASI03), and the tool/resource bindings.
+    if let (Some(agent), Some(role), Some(resource), Some(access)) = (agent, role, resource, access) {
+        authorize::check_grants(agent, role, resource, access, &mut reasons);
+    }
+    if let (Some(tool), Some(resource)) = (tool, resource) {
+        authorize::check_bindings(&tool, request, resource, &mut reasons);
+    }
+    // 5. Guardrails on what is written: governance files (ASI03), memory (ASI06).
+    let files = request.context.files.as_deref().unwrap_or_default();
+    let file_classes: Vec<BTreeSet<&str>> = files
+        .iter()
+        .map(|file| {
+            let mut classes = BTreeSet::new();
+            snapshot.classes_of(file, &mut classes);
+            classes
+        })
+        .collect();
+    let all_classes: BTreeSet<&str> = file_classes.iter().flatten().copied().collect();
+    if let Some(access) = access {
+        guardrails::check_governance_writes(files, &file_classes, access, &mut reasons);
+        let touches_memory = access == Access::Write && all_classes.contains(path_class::MEMORY);
+        guardrails::check_memory_write(request, touches_memory, &mut reasons);
+    }
+    // 7. The organisation's Cedar policies.
+    if let (Some(agent), Some(resource), Some(_)) = (agent, resource, access) {
+        if snapshot.policies.applies_to(&request.tool) {
+            let utc = now.to_zoned(jiff::tz::TimeZone::UTC);
+            let host = request.target_host();
+            let context = PolicyContext {
+                branch: request.context.branch.as_deref(),
+                files: request.context.files.as_deref(),
+                path_classes: request.context.files.as_ref().map(|_| &all_classes),
+                host: host.as_deref(),
+                session: session_id,
+                chain_depth: request.context.chain.as_ref().map(Vec::len),
+                hour: i64::from(utc.hour()),
+                weekday: i64::from(utc.weekday().to_monday_one_offset()),
+            };
+            snapshot.policies.evaluate(&agent.id, &request.tool, &resource.id, &context, &mut reasons);
+        }
+    }
+    // 8. The built-in review gates.
+    if let (Some(role), Some(resource), Some(_)) = (role, resource, access) {
+        gates::check_builtin(snapshot, role, resource, request, &file_classes, &mut reasons);
+        if request.tool == "net.request" || matches!(tool, Some(Tool::Mcp { .. })) {
+            gates::check_outbound(snapshot, resource, request, &mut reasons);
+        }
+    }
+
+    // The rate limit (ASI08) is charged by the store, atomically, in `finalize`.
+    let rate = role.and_then(|r| r.rate).map(|r| RateCharge { capacity: r.calls_per_minute });
+    let mut shown = request.clone();
+    shown.token = None;
+    shown.agent = agent_id.map(str::to_owned);
+    shown.session = session_id.map(str::to_owned);
+    shown.context.payload = shown.context.payload.as_deref().map(content::redact);
+    shown.context.diff = shown.context.diff.as_deref().map(content::redact);
+    Draft {
+        agent: agent.map(|a| a.id.clone()),
+        spiffe_id: agent.map(|a| governance.spiffe_id(&a.id)),
+        session: session_id.map(str::to_owned),
+        request: shown,
+        digest: request.digest(agent_id, session_id),
+        reasons,
+        rate,
+        gate_expires_after: governance.gates.expires_after,
+    }
 }

@@ -284,6 +284,23 @@ pub mod rules {
     pub fn find(id: &str) -> Option<&'static Rule> {
         ALL.iter().copied().find(|r| r.id == id)
     }
+
+    /// The published table of rule ids as Markdown (`docs/rules.md` embeds it verbatim; a test
+    /// keeps the two the same).
+    pub fn markdown() -> String {
+        let mut out = String::from("| rule id | effect | risk | meaning |\n|---|---|---|---|\n");
+        for rule in ALL {
+            let risk = rule.risk.map_or("—".to_owned(), |r| format!("{r} {}", r.title()));
+            let effect = match rule.effect {
+                Effect::Deny => "deny",
+                Effect::Review => "review",
+                Effect::Info => "info",
+            };
+            out.push_str(&format!("| `{}` | {effect} | {risk} | {} |\n", rule.id, rule.meaning));
+        }
+        out.push_str("| `policy.<id>` | deny, or review with `@review` | the policy's `@risk`, if any | an organisation's Cedar `forbid` policy matched |\n");
+        out
+    }
 }
 
 #[cfg(test)]
@@ -299,6 +316,17 @@ mod tests {
         assert_eq!(Decision::outcome_of(&reasons), Outcome::Deny);
         assert_eq!(Decision::outcome_of(&reasons[..1]), Outcome::Review);
         assert_eq!(Decision::outcome_of(&[]), Outcome::Allow);
+    }
+
+    #[test]
+    fn published_rule_table_is_current() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/rules.md"))
+            .unwrap_or_default();
+        assert!(
+            doc.contains(&rules::markdown()),
+            "docs/rules.md is out of date; paste in the output of rules::markdown():\n{}",
+            rules::markdown()
+        );
     }
 
     #[test]

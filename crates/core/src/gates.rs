@@ -149,3 +149,115 @@ pub fn may_answer(
     }
     Ok(())
 }
+
+use std::collections::BTreeSet;
+
+use crate::decision::rules;
+use crate::governance::{path_class, Resource, Role};
+use crate::guardrails::content::{self, FindingClass};
+use crate::snapshot::Snapshot;
+use crate::tools::{BRANCH_TOOLS, CHANGE_TOOLS, VERIFIABLE_TOOLS};
+
+/// The built-in gates (CONTRACTS §3a "Which tools the gates apply to"). `file_classes` holds
+/// each file's path classes, in the order of the request's files.
+pub fn check_builtin(
+    snapshot: &Snapshot,
+    role: &Role,
+    resource: &Resource,
+    request: &ActionRequest,
+    file_classes: &[BTreeSet<&str>],
+    reasons: &mut Vec<Reason>,
+) {
+    let builtin = snapshot.governance.gates.builtin;
+    let tool = request.tool.as_str();
+    let context = &request.context;
+    let files = context.files.as_deref().unwrap_or_default();
+
+    if builtin.protected_branch && BRANCH_TOOLS.contains(&tool) {
+        if let Some(branch) = context.branch.as_deref() {
+            if snapshot.is_protected_branch(&resource.id, branch) {
+                reasons.push(Reason::of(
+                    &rules::GATE_PROTECTED_BRANCH,
+                    format!("{} to protected branch {branch} of {}", verb(tool), resource.id),
+                ));
+            }
+        }
+    }
+    if VERIFIABLE_TOOLS.contains(&tool) && (context.branch.is_none() || context.files.is_none()) {
+        let missing: Vec<&str> = [("branch", context.branch.is_none()), ("files", context.files.is_none())]
+            .into_iter()
+            .filter_map(|(what, missing)| missing.then_some(what))
+            .collect();
+        reasons.push(Reason::of(
+            &rules::GATE_UNVERIFIABLE,
+            format!("{} to {} names no {}, so it cannot be checked", verb(tool), resource.id, missing.join(" and ")),
+        ));
+    }
+    if !CHANGE_TOOLS.contains(&tool) {
+        return;
+    }
+    let class_gates = [
+        (path_class::PIPELINE, builtin.pipeline, &rules::GATE_PIPELINE, "CI/CD pipeline definitions"),
+        (path_class::AUTH, builtin.auth, &rules::GATE_AUTH, "authentication code"),
+        (path_class::SECRETS, builtin.secrets, &rules::GATE_SECRETS, "secret-bearing files"),
+        (path_class::IAM, builtin.iam, &rules::GATE_IAM, "IAM and access policies"),
+    ];
+    for (class, on, rule, what) in class_gates {
+        if !on {
+            continue;
+        }
+        let hit: Vec<&str> = files
+            .iter()
+            .zip(file_classes)
+            .filter(|(_, classes)| classes.contains(class))
+            .map(|(f, _)| f.as_str())
+            .collect();
+        if !hit.is_empty() {
+            reasons.push(Reason::of(rule, format!("changes {what}: {}", hit.join(", "))));
+        } else if class == path_class::PIPELINE && tool == "pipeline.edit" {
+            reasons.push(Reason::of(rule, format!("edits the pipeline {}", resource.id)));
+        }
+    }
+    let threshold = role.file_count_threshold.unwrap_or(snapshot.governance.gates.file_count_threshold);
+    if builtin.file_count && files.len() > threshold as usize {
+        reasons.push(Reason::of(
+            &rules::GATE_FILE_COUNT,
+            format!("changes {} files, more than the threshold of {threshold}", files.len()),
+        ));
+    }
+}
+
+/// The outbound-data gate: a call to an external service that carries secrets or personal data.
+pub fn check_outbound(snapshot: &Snapshot, resource: &Resource, request: &ActionRequest, reasons: &mut Vec<Reason>) {
+    if !snapshot.governance.gates.builtin.outbound_sensitive || !resource.is_external() {
+        return;
+    }
+    let Some(payload) = request.context.payload.as_deref() else { return };
+    let findings = content::scan(payload);
+    let sensitive: BTreeSet<&str> = findings
+        .items
+        .iter()
+        .filter(|f| matches!(f.class, FindingClass::Secret | FindingClass::Personal))
+        .map(|f| f.kind)
+        .collect();
+    if !sensitive.is_empty() {
+        reasons.push(Reason::of(
+            &rules::GATE_OUTBOUND_SENSITIVE,
+            format!(
+                "sends data to external {} that looks sensitive: {}",
+                resource.id,
+                sensitive.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+}
+
+fn verb(tool: &str) -> &'static str {
+    match tool {
+        "git.commit" => "commit",
+        "git.push" => "push",
+        "pr.merge" => "merge",
+        "pr.create" => "pull request",
+        _ => "change",
+    }
+}

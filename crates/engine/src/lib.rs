@@ -1,1 +1,97 @@
-//! placeholder
+//! Warden's engine: the one place that does IO around the pure core.
+//!
+//! It loads the governance file and its Cedar policies into a [`Snapshot`], opens the
+//! [`Store`], reads the clock, and runs every operation the CLI and the server offer: deciding
+//! tool calls, the agent lifecycle, task sessions and review gates. Because both front ends go
+//! through it, `warden check` on a laptop and `POST /v1/decide` on a server give the same answer.
+
+mod agents;
+mod decide;
+mod gates;
+mod load;
+mod sessions;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use warden_core::Snapshot;
+use warden_store::{SqliteStore, Store, StoreError};
+
+pub use agents::AgentView;
+pub use decide::{parse_request, BadRequest};
+pub use load::{load_snapshot, LoadError};
+pub use sessions::SessionRequest;
+
+/// Why an operation could not be carried out. Decisions never return this: they fail closed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{what} `{id}` not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Where the clock comes from: the system's, or a fixed one in tests.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// Warden's engine over one governance snapshot and one store.
+pub struct Engine {
+    snapshot: Arc<Snapshot>,
+    store: Arc<dyn Store>,
+    clock: Clock,
+    config_path: PathBuf,
+}
+
+impl Engine {
+    /// Loads the governance file at `config` (and its policies) and opens the SQLite store in the
+    /// state folder `home`, creating it on first use.
+    pub fn open(config: &Path, home: &Path) -> Result<Engine, EngineError> {
+        let snapshot = load_snapshot(config)?;
+        let store = SqliteStore::open(&home.join("warden.db"))?;
+        Ok(Engine::new(Arc::new(snapshot), Arc::new(store), config))
+    }
+
+    /// An engine over an already loaded snapshot and an open store.
+    pub fn new(snapshot: Arc<Snapshot>, store: Arc<dyn Store>, config: &Path) -> Engine {
+        Engine {
+            snapshot,
+            store,
+            clock: Arc::new(Timestamp::now),
+            config_path: config.to_path_buf(),
+        }
+    }
+
+    /// Replaces the clock (tests, simulations).
+    pub fn with_clock(mut self, clock: Clock) -> Engine {
+        self.clock = clock;
+        self
+    }
+
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.snapshot
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+}
+
+/// A new id with a prefix: `gate_01J…`, `ses_01J…`. ULIDs sort by creation time.
+pub(crate) fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", ulid::Ulid::new())
+}

@@ -1,0 +1,120 @@
+//! Deciding tool calls: resolve the caller, look up what the core needs, decide, and commit
+//! through the store (rate limit, approvals, gates, audit) in one transaction per batch.
+
+use warden_core::authorize;
+use warden_core::decide::{self as core_decide, Caller, Facts};
+use warden_core::decision::{rules, AgentRef, Decision, Reason};
+use warden_core::request::ActionRequest;
+use warden_store::DecisionWrite;
+
+use crate::{new_id, Engine};
+
+/// Input that is not a request at all (CONTRACTS §3a: exit 2 / HTTP 400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadRequest(pub String);
+
+/// Parses one request document and checks that it is a request: valid JSON of the right
+/// shape, a `tool`, and a `resource` unless one can be derived.
+pub fn parse_request(json: &str) -> Result<ActionRequest, BadRequest> {
+    let request: ActionRequest = serde_json::from_str(json).map_err(|e| {
+        BadRequest(match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                format!("invalid JSON at line {} column {}: {e}", e.line(), e.column())
+            }
+            _ => format!("not a valid request: {e}"),
+        })
+    })?;
+    check_request(&request)?;
+    Ok(request)
+}
+
+/// The checks of [`parse_request`] on a request that is already parsed.
+pub fn check_request(request: &ActionRequest) -> Result<(), BadRequest> {
+    if request.tool.trim().is_empty() {
+        return Err(BadRequest("missing `tool`".into()));
+    }
+    if authorize::target_resource(request).is_none() {
+        return Err(BadRequest(format!(
+            "missing `resource`: tool `{}` needs one (only `net.request` with a `url` or `host` and MCP tools can do without)",
+            request.tool
+        )));
+    }
+    if request.agent.is_none() && request.token.is_none() {
+        return Err(BadRequest("missing `agent` or `token`: say who is asking".into()));
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Decides one request. Never fails: if Warden cannot decide, the decision is a deny that
+    /// says why.
+    pub fn decide(&self, request: &ActionRequest) -> Decision {
+        self.decide_batch(std::slice::from_ref(request))
+            .pop()
+            .unwrap_or_else(|| fail_closed(None, "no decision was produced"))
+    }
+
+    /// Decides requests in order and commits them in one transaction (one durable write for
+    /// the batch). Returns one decision per request, in order.
+    pub fn decide_batch(&self, requests: &[ActionRequest]) -> Vec<Decision> {
+        let snapshot = self.snapshot();
+        let now = self.now();
+        let mut writes = Vec::with_capacity(requests.len());
+        let mut early: Vec<Option<Decision>> = Vec::with_capacity(requests.len());
+        for request in requests {
+            let caller = self.resolve_caller(request);
+            let lookups = (|| {
+                let state = match caller.agent.as_deref() {
+                    Some(agent) => self.store().agent_state(agent)?,
+                    None => None,
+                };
+                let session = match caller.session.as_deref() {
+                    Some(id) => self.store().session(id)?,
+                    None => None,
+                };
+                Ok::<_, warden_store::StoreError>((state, session))
+            })();
+            match lookups {
+                Ok((state, session)) => {
+                    let facts = Facts { caller, agent_state: state.as_ref(), session: session.as_ref() };
+                    let draft = core_decide::decide(snapshot, request, &facts, now);
+                    writes.push(DecisionWrite { draft, now, gate_id: new_id("gate") });
+                    early.push(None);
+                }
+                Err(e) => early.push(Some(fail_closed(caller.agent.as_deref(), &e.to_string()))),
+            }
+        }
+        let committed = match self.store().commit_decisions(&writes) {
+            Ok(decisions) => decisions,
+            Err(e) => {
+                tracing::error!(error = %e, "committing decisions failed; failing closed");
+                writes
+                    .iter()
+                    .map(|w| fail_closed(w.draft.agent.as_deref(), &e.to_string()))
+                    .collect()
+            }
+        };
+        let mut committed = committed.into_iter();
+        early
+            .into_iter()
+            .map(|d| d.or_else(|| committed.next()).unwrap_or_else(|| fail_closed(None, "the store returned too few decisions")))
+            .collect()
+    }
+
+    /// Who is asking: the agent and session named in the request (tokens are resolved here too,
+    /// once identity is wired in).
+    fn resolve_caller(&self, request: &ActionRequest) -> Caller {
+        Caller::from_request(request)
+    }
+}
+
+/// The decision when Warden cannot decide: deny, and say why.
+fn fail_closed(agent: Option<&str>, why: &str) -> Decision {
+    let mut decision = Decision::from_reasons(vec![Reason::of(
+        &rules::GUARD_FAIL_CLOSED,
+        format!("warden could not decide and fails closed: {why}"),
+    )]);
+    decision.agent = agent.map(|id| AgentRef { id: id.to_owned(), spiffe_id: String::new() });
+    decision
+}
