@@ -71,7 +71,10 @@ pub fn check_session(
         return;
     };
     let Some(session) = session.filter(|s| s.id == session_id) else {
-        reasons.push(Reason::of(&rules::SESSION_INVALID, format!("session `{session_id}` is unknown")));
+        reasons.push(Reason::of(
+            &rules::SESSION_INVALID,
+            format!("session `{session_id}` is unknown"),
+        ));
         return;
     };
     if session.agent != agent.id {
@@ -82,7 +85,10 @@ pub fn check_session(
         return;
     }
     if let Some(ended) = session.ended_at {
-        reasons.push(Reason::of(&rules::SESSION_INVALID, format!("session `{session_id}` ended at {ended}")));
+        reasons.push(Reason::of(
+            &rules::SESSION_INVALID,
+            format!("session `{session_id}` ended at {ended}"),
+        ));
         return;
     }
     if now >= session.expires_at {
@@ -94,29 +100,48 @@ pub fn check_session(
     }
     let scope = &session.scope;
     let mut outside = Vec::new();
-    if snapshot.role_allows(&role.name, &request.tool) && !scope.tools.iter().any(|t| t == &request.tool) {
-        outside.push(format!("tool `{}` is not among the session's tools", request.tool));
+    if snapshot.role_allows(&role.name, &request.tool)
+        && !scope.tools.iter().any(|t| t == &request.tool)
+    {
+        outside.push(format!(
+            "tool `{}` is not among the session's tools",
+            request.tool
+        ));
     }
     if let Some(resource) = resource {
         if !scope.resources.is_empty() && !scope.resources.iter().any(|r| r == resource) {
-            outside.push(format!("resource `{resource}` is not among the session's resources"));
+            outside.push(format!(
+                "resource `{resource}` is not among the session's resources"
+            ));
         }
     }
     if let (false, Some(files)) = (scope.paths.is_empty(), request.context.files.as_ref()) {
-        let globs: Vec<_> = scope.paths.iter().filter_map(|g| build_glob(g).ok()).map(|g| g.compile_matcher()).collect();
+        let globs: Vec<_> = scope
+            .paths
+            .iter()
+            .filter_map(|g| build_glob(g).ok())
+            .map(|g| g.compile_matcher())
+            .collect();
         let stray: Vec<&str> = files
             .iter()
             .map(String::as_str)
-            .filter(|f| !globs.iter().any(|g| g.is_match(f.trim_start_matches("./"))))
+            .filter(|f| !globs.iter().any(|g| g.is_match(f)))
             .collect();
         if !stray.is_empty() {
-            outside.push(format!("files outside the session's paths: {}", stray.join(", ")));
+            outside.push(format!(
+                "files outside the session's paths: {}",
+                stray.join(", ")
+            ));
         }
     }
     if !outside.is_empty() {
         reasons.push(Reason::of(
             &rules::SESSION_OUT_OF_SCOPE,
-            format!("outside the scope of session `{session_id}` (task: {}): {}", session.task, outside.join("; ")),
+            format!(
+                "outside the scope of session `{session_id}` (task: {}): {}",
+                session.task,
+                outside.join("; ")
+            ),
         ));
     }
 }
@@ -126,7 +151,10 @@ pub fn check_tool(snapshot: &Snapshot, role: &Role, tool: &str, reasons: &mut Ve
     if !snapshot.role_allows(&role.name, tool) {
         reasons.push(Reason::of(
             &rules::TOOLS_NOT_ALLOWED,
-            format!("tool `{tool}` is not on the allow-list of role `{}`", role.name),
+            format!(
+                "tool `{tool}` is not on the allow-list of role `{}`",
+                role.name
+            ),
         ));
     }
 }
@@ -134,11 +162,20 @@ pub fn check_tool(snapshot: &Snapshot, role: &Role, tool: &str, reasons: &mut Ve
 /// Step 4 (ASI03): the agent must hold a grant for the access on the resource, and the
 /// resource must not be more sensitive than the role's ceiling. Run-time checks look at the
 /// requested resource only; what it implies further is the blast-radius report's business.
-pub fn check_grants(agent: &Agent, role: &Role, resource: &Resource, access: Access, reasons: &mut Vec<Reason>) {
+pub fn check_grants(
+    agent: &Agent,
+    role: &Role,
+    resource: &Resource,
+    access: Access,
+    reasons: &mut Vec<Reason>,
+) {
     if !agent.granted(&resource.id, access) {
         reasons.push(Reason::of(
             &rules::GRANTS_NOT_GRANTED,
-            format!("agent `{}` holds no {access} grant on `{}`", agent.id, resource.id),
+            format!(
+                "agent `{}` holds no {access} grant on `{}`",
+                agent.id, resource.id
+            ),
         ));
     }
     if resource.sensitivity > role.ceiling {
@@ -154,27 +191,57 @@ pub fn check_grants(agent: &Agent, role: &Role, resource: &Resource, access: Acc
 
 /// The bindings of CONTRACTS §2: an MCP tool must target its own server, a `net.request` the
 /// `api:` resource named by its host.
-pub fn check_bindings(tool: &Tool<'_>, request: &ActionRequest, resource: &Resource, reasons: &mut Vec<Reason>) {
+pub fn check_bindings(
+    tool: &Tool<'_>,
+    request: &ActionRequest,
+    resource: &Resource,
+    reasons: &mut Vec<Reason>,
+) {
     match *tool {
         Tool::Mcp { server, .. } => {
             if resource.kind != ResourceKind::Mcp || resource.name() != server {
                 reasons.push(Reason::of(
                     &rules::REQUEST_BINDING,
-                    format!("MCP tool `{}` must target `mcp:{server}`, not `{}`", request.tool, resource.id),
+                    format!(
+                        "MCP tool `{}` must target `mcp:{server}`, not `{}`",
+                        request.tool, resource.id
+                    ),
                 ));
             }
         }
-        Tool::Canonical { name: "net.request", .. } => {
-            if resource.kind != ResourceKind::Api {
+        Tool::Canonical {
+            name: "net.request",
+            ..
+        } => {
+            let named = request.context.host.as_ref().map(|_| request.target_host());
+            let mismatch = match (request.url_host(), named.flatten()) {
+                (Some(Err(())), _) => Some("its `url` names no host Warden can read".to_owned()),
+                (Some(Ok(url_host)), Some(host)) if url_host != host => Some(format!(
+                    "its `url` goes to `{url_host}` but its `host` says `{host}`"
+                )),
+                _ => None,
+            };
+            if let Some(why) = mismatch {
                 reasons.push(Reason::of(
                     &rules::REQUEST_BINDING,
-                    format!("`net.request` must target an `api:` resource, not `{}`", resource.id),
+                    format!("`net.request` is ambiguous: {why}"),
+                ));
+            } else if resource.kind != ResourceKind::Api {
+                reasons.push(Reason::of(
+                    &rules::REQUEST_BINDING,
+                    format!(
+                        "`net.request` must target an `api:` resource, not `{}`",
+                        resource.id
+                    ),
                 ));
             } else if let Some(host) = request.target_host() {
                 if !resource.name().eq_ignore_ascii_case(&host) {
                     reasons.push(Reason::of(
                         &rules::REQUEST_BINDING,
-                        format!("`net.request` to host `{host}` must target `api:{host}`, not `{}`", resource.id),
+                        format!(
+                            "`net.request` to host `{host}` must target `api:{host}`, not `{}`",
+                            resource.id
+                        ),
                     ));
                 }
             }
@@ -191,7 +258,10 @@ pub fn target_resource(request: &ActionRequest) -> Option<String> {
     }
     match Tool::parse(&request.tool)? {
         Tool::Mcp { server, .. } => Some(format!("mcp:{server}")),
-        Tool::Canonical { name: "net.request", .. } => request.target_host().map(|h| format!("api:{h}")),
+        Tool::Canonical {
+            name: "net.request",
+            ..
+        } => request.target_host().map(|h| format!("api:{h}")),
         Tool::Canonical { .. } => None,
     }
 }

@@ -12,17 +12,17 @@ use std::collections::BTreeSet;
 
 use crate::audit::{digest_text, AuditEvent};
 use crate::authorize::{self, Session};
+use crate::decision::{rules, AgentRef, Decision, Effect, GateRef, Outcome, Reason};
 use crate::gates;
+use crate::gates::{Gate, GateStatus};
 use crate::governance::{path_class, Access};
 use crate::guardrails;
-use crate::identity;
-use crate::policy::PolicyContext;
-use crate::tools::Tool;
-use crate::decision::{rules, AgentRef, Decision, Effect, GateRef, Outcome, Reason};
-use crate::gates::{Gate, GateStatus};
 use crate::guardrails::content;
+use crate::identity;
 use crate::identity::AgentState;
+use crate::policy::PolicyContext;
 use crate::request::ActionRequest;
+use crate::tools::Tool;
 
 pub use crate::snapshot::Snapshot;
 
@@ -126,7 +126,10 @@ pub fn finalize(
     let mut used_gate = None;
     let mut gate_ref = None;
     if outcome == Outcome::Review {
-        let review: Vec<&Reason> = reasons.iter().filter(|r| r.effect == Effect::Review).collect();
+        let review: Vec<&Reason> = reasons
+            .iter()
+            .filter(|r| r.effect == Effect::Review)
+            .collect();
         match approval.filter(|g| g.status_at(now) == GateStatus::Approved && g.covers(&review)) {
             Some(gate) => {
                 reasons.push(Reason::of(
@@ -181,7 +184,12 @@ pub fn finalize(
         audit: None,
     };
     let event = decision_event(draft, &decision, now);
-    Finalized { decision, new_gate, used_gate, event }
+    Finalized {
+        decision,
+        new_gate,
+        used_gate,
+        event,
+    }
 }
 
 /// The audit event of a decision: who, what, the outcome and its rules, and digests of what was
@@ -198,16 +206,55 @@ fn decision_event(draft: &Draft, decision: &Decision, now: Timestamp) -> AuditEv
         "digest": draft.digest,
     });
     let extra = [
-        ("branch", context.branch.as_ref().map(|b| serde_json::json!(b))),
-        ("files", context.files.as_ref().map(|f| serde_json::json!(f))),
+        (
+            "branch",
+            context.branch.as_ref().map(|b| serde_json::json!(b)),
+        ),
+        (
+            "files",
+            context.files.as_ref().map(|f| serde_json::json!(f)),
+        ),
         ("host", request.target_host().map(|h| serde_json::json!(h))),
-        ("command_sha256", context.command.as_deref().map(|c| serde_json::json!(digest_text(c)))),
-        ("payload_sha256", context.payload.as_deref().map(|p| serde_json::json!(digest_text(p)))),
-        ("payload_findings", context.payload.as_deref().map(|p| serde_json::json!(content::scan(p).kinds()))),
-        ("diff_sha256", context.diff.as_deref().map(|d| serde_json::json!(digest_text(d)))),
-        ("chain", context.chain.as_ref().map(|c| serde_json::json!(c))),
-        ("subagent", context.subagent.as_ref().map(|s| serde_json::json!(s))),
-        ("gate", decision.gate.as_ref().map(|g| serde_json::json!(g.id))),
+        (
+            "command_sha256",
+            context
+                .command
+                .as_deref()
+                .map(|c| serde_json::json!(digest_text(c))),
+        ),
+        (
+            "payload_sha256",
+            context
+                .payload
+                .as_deref()
+                .map(|p| serde_json::json!(digest_text(p))),
+        ),
+        (
+            "payload_findings",
+            context
+                .payload
+                .as_deref()
+                .map(|p| serde_json::json!(content::scan(p).kinds())),
+        ),
+        (
+            "diff_sha256",
+            context
+                .diff
+                .as_deref()
+                .map(|d| serde_json::json!(digest_text(d))),
+        ),
+        (
+            "chain",
+            context.chain.as_ref().map(|c| serde_json::json!(c)),
+        ),
+        (
+            "subagent",
+            context.subagent.as_ref().map(|s| serde_json::json!(s)),
+        ),
+        (
+            "gate",
+            decision.gate.as_ref().map(|g| serde_json::json!(g.id)),
+        ),
     ];
     if let Some(map) = body.as_object_mut() {
         for (key, value) in extra {
@@ -230,8 +277,16 @@ fn decision_event(draft: &Draft, decision: &Decision, now: Timestamp) -> AuditEv
 ///
 /// Every step runs, so that a call that is both out of its session's scope and over its role's
 /// ceiling is denied (not merely reviewed) and its explanation names both.
-pub fn decide(snapshot: &Snapshot, request: &ActionRequest, facts: &Facts<'_>, now: Timestamp) -> Draft {
+pub fn decide(
+    snapshot: &Snapshot,
+    sent: &ActionRequest,
+    facts: &Facts<'_>,
+    now: Timestamp,
+) -> Draft {
     let governance = &snapshot.governance;
+    // Decide on one spelling of paths and branches; approve (digest) what was sent.
+    let normalized = sent.normalized();
+    let request = &normalized;
     let mut reasons = facts.caller.reasons.clone();
     let agent_id = facts.caller.agent.as_deref();
     let session_id = facts.caller.session.as_deref();
@@ -302,7 +357,8 @@ pub fn decide(snapshot: &Snapshot, request: &ActionRequest, facts: &Facts<'_>, n
         authorize::check_tool(snapshot, role, &request.tool, &mut reasons);
     }
     // 4. Grants and ceiling (ASI03), and the tool/resource bindings.
-    if let (Some(agent), Some(role), Some(resource), Some(access)) = (agent, role, resource, access) {
+    if let (Some(agent), Some(role), Some(resource), Some(access)) = (agent, role, resource, access)
+    {
         authorize::check_grants(agent, role, resource, access, &mut reasons);
     }
     if let (Some(tool), Some(resource)) = (tool, resource) {
@@ -339,31 +395,57 @@ pub fn decide(snapshot: &Snapshot, request: &ActionRequest, facts: &Facts<'_>, n
                 hour: i64::from(utc.hour()),
                 weekday: i64::from(utc.weekday().to_monday_one_offset()),
             };
-            snapshot.policies.evaluate(&agent.id, &request.tool, &resource.id, &context, &mut reasons);
+            snapshot.policies.evaluate(
+                &agent.id,
+                &request.tool,
+                &resource.id,
+                &context,
+                &mut reasons,
+            );
         }
     }
     // 8. The built-in review gates.
     if let (Some(role), Some(resource), Some(_)) = (role, resource, access) {
-        gates::check_builtin(snapshot, role, resource, request, &file_classes, &mut reasons);
+        gates::check_builtin(
+            snapshot,
+            role,
+            resource,
+            request,
+            &file_classes,
+            &mut reasons,
+        );
         if request.tool == "net.request" || matches!(tool, Some(Tool::Mcp { .. })) {
             gates::check_outbound(snapshot, resource, request, &mut reasons);
         }
     }
 
     // The rate limit (ASI08) is charged by the store, atomically, in `finalize`.
-    let rate = role.and_then(|r| r.rate).map(|r| RateCharge { capacity: r.calls_per_minute });
-    let mut shown = request.clone();
+    let rate = role.and_then(|r| r.rate).map(|r| RateCharge {
+        capacity: r.calls_per_minute,
+    });
+    // What a reviewer is shown: no token, and no secret in anything the agent wrote.
+    let mut shown = sent.clone();
     shown.token = None;
     shown.agent = agent_id.map(str::to_owned);
     shown.session = session_id.map(str::to_owned);
-    shown.context.payload = shown.context.payload.as_deref().map(content::redact);
-    shown.context.diff = shown.context.diff.as_deref().map(content::redact);
+    let context = &mut shown.context;
+    for text in [
+        &mut context.payload,
+        &mut context.diff,
+        &mut context.command,
+        &mut context.url,
+        &mut context.reason,
+    ] {
+        if let Some(redacted) = text.as_deref().map(content::redact) {
+            *text = Some(redacted);
+        }
+    }
     Draft {
         agent: agent.map(|a| a.id.clone()),
         spiffe_id: agent.map(|a| governance.spiffe_id(&a.id)),
         session: session_id.map(str::to_owned),
         request: shown,
-        digest: request.digest(agent_id, session_id),
+        digest: sent.digest(agent_id, session_id),
         reasons,
         rate,
         gate_expires_after: governance.gates.expires_after,

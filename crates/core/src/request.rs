@@ -86,22 +86,93 @@ impl ActionRequest {
         hex::encode(Sha256::digest(canonical))
     }
 
-    /// The host a `net.request` targets: `host`, else the host of `url`.
+    /// The host a `net.request` targets: `host`, else the host of `url`. Lowercase.
+    ///
+    /// When both are given and disagree, [`ActionRequest::url_host`] tells; the binding check
+    /// denies such a call rather than trust either.
     pub fn target_host(&self) -> Option<String> {
-        if let Some(host) = &self.context.host {
-            return Some(host.to_ascii_lowercase());
+        match &self.context.host {
+            Some(host) => Some(host.trim().trim_end_matches('.').to_ascii_lowercase()),
+            None => self.url_host().and_then(Result::ok),
         }
-        let url = self.context.url.as_deref()?;
-        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-        let authority = rest.split(['/', '?', '#']).next()?;
-        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-        let host = if host.starts_with('[') {
-            host.split_inclusive(']').next().unwrap_or(host)
-        } else {
-            host.split(':').next().unwrap_or(host)
-        };
-        (!host.is_empty()).then(|| host.to_ascii_lowercase())
     }
+
+    /// The host of `url`, read as an HTTP client reads it (the WHATWG URL standard: `\` is
+    /// `/`, `user@` is dropped); `Err` when there is a `url` but no host can be read from it.
+    pub fn url_host(&self) -> Option<Result<String, ()>> {
+        let url = self.context.url.as_deref()?.trim();
+        let parsed = url::Url::parse(url)
+            .or_else(|_| {
+                url::Url::parse(&format!("https:{url}"))
+                    .map_err(|_| ())
+                    .and_then(|u| {
+                        if url.starts_with("//") {
+                            Ok(u)
+                        } else {
+                            Err(())
+                        }
+                    })
+            })
+            .or_else(|_| url::Url::parse(&format!("https://{url}")).map_err(|_| ()));
+        Some(
+            parsed
+                .ok()
+                .and_then(|u| {
+                    u.host_str()
+                        .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+                })
+                .filter(|h| !h.is_empty())
+                .ok_or(()),
+        )
+    }
+
+    /// The request with its paths and branch in one spelling, so that `a//b`, `./a`,
+    /// `x/../a`, `a\b` and `refs/heads/main` cannot slip past a glob written for `a/b` or
+    /// `main`. The digest is taken over the request as sent; decisions are made on this.
+    pub fn normalized(&self) -> ActionRequest {
+        let mut request = self.clone();
+        if let Some(files) = request.context.files.as_mut() {
+            for file in files.iter_mut() {
+                *file = normalize_path(file);
+            }
+        }
+        if let Some(branch) = request.context.branch.as_mut() {
+            *branch = normalize_branch(branch);
+        }
+        request
+    }
+}
+
+/// A repository-relative path in one spelling: `/` separators, no empty or `.` segments, `..`
+/// resolved lexically, no leading `/`. A path that climbs out of the repository keeps its
+/// leading `..` segments, so it matches no path class written for the repository.
+pub fn normalize_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let mut climbs = 0usize;
+    for segment in path.split(['/', '\\']) {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    climbs += 1;
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    let mut out: Vec<&str> = std::iter::repeat_n("..", climbs).collect();
+    out.extend(parts);
+    out.join("/")
+}
+
+/// A branch name without the `refs/heads/` (or `heads/`) that git accepts in front of it.
+pub fn normalize_branch(branch: &str) -> String {
+    let branch = branch.trim();
+    branch
+        .strip_prefix("refs/heads/")
+        .or_else(|| branch.strip_prefix("heads/"))
+        .unwrap_or(branch)
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -123,6 +194,42 @@ mod tests {
         assert_eq!(a.digest(None, None), b.digest(None, None));
         b.context.branch = Some("main".into());
         assert_ne!(a.digest(None, None), b.digest(None, None));
+    }
+
+    #[test]
+    fn paths_and_branches_have_one_spelling() {
+        assert_eq!(
+            normalize_path(".git//hooks/pre-push"),
+            ".git/hooks/pre-push"
+        );
+        assert_eq!(normalize_path("./docs/../AGENTS.md"), "AGENTS.md");
+        assert_eq!(normalize_path("/CLAUDE.md"), "CLAUDE.md");
+        assert_eq!(
+            normalize_path(".claude\\settings.json"),
+            ".claude/settings.json"
+        );
+        assert_eq!(normalize_path("../../etc/passwd"), "../../etc/passwd");
+        assert_eq!(normalize_branch("refs/heads/release/1.0"), "release/1.0");
+        assert_eq!(normalize_branch("main"), "main");
+    }
+
+    #[test]
+    fn url_host_is_read_as_http_clients_read_it() {
+        let host = |url: &str| {
+            let mut r = ActionRequest::default();
+            r.context.url = Some(url.into());
+            r.url_host()
+        };
+        assert_eq!(
+            host("https://exfil.example\\@api.example/x"),
+            Some(Ok("exfil.example".into()))
+        );
+        assert_eq!(
+            host("//exfil.example/upload"),
+            Some(Ok("exfil.example".into()))
+        );
+        assert_eq!(host("api.example/v1"), Some(Ok("api.example".into())));
+        assert_eq!(host("https:///nohost"), Some(Ok("nohost".into())));
     }
 
     #[test]

@@ -43,14 +43,30 @@ impl Snapshot {
         governance_file: &str,
     ) -> Result<Snapshot, SnapshotError> {
         let policies = Policies::compile(&governance, policy_sources)?;
-        let index = |ids: Vec<&str>| ids.into_iter().enumerate().map(|(i, id)| (id.to_owned(), i)).collect();
+        let index = |ids: Vec<&str>| {
+            ids.into_iter()
+                .enumerate()
+                .map(|(i, id)| (id.to_owned(), i))
+                .collect()
+        };
         let resources = index(governance.resources.iter().map(|r| r.id.as_str()).collect());
         let agents = index(governance.agents.iter().map(|a| a.id.as_str()).collect());
         let roles = index(governance.roles.iter().map(|r| r.name.as_str()).collect());
-        let role_tools = governance.roles.iter().map(|r| r.tools.iter().cloned().collect()).collect();
-        let mut classes: Vec<(String, Vec<String>)> =
-            governance.paths.classes.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        classes.push((path_class::GOVERNANCE.to_owned(), governance_globs(governance_file, &governance.policies)));
+        let role_tools = governance
+            .roles
+            .iter()
+            .map(|r| r.tools.iter().cloned().collect())
+            .collect();
+        let mut classes: Vec<(String, Vec<String>)> = governance
+            .paths
+            .classes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        classes.push((
+            path_class::GOVERNANCE.to_owned(),
+            governance_globs(governance_file, &governance.policies),
+        ));
         let path_classes = PathClassMatcher::new(&classes)?;
         let mut protected_branches = HashMap::new();
         for (i, resource) in governance.resources.iter().enumerate() {
@@ -71,7 +87,9 @@ impl Snapshot {
     }
 
     pub fn resource(&self, id: &str) -> Option<&Resource> {
-        self.resources.get(id).map(|&i| &self.governance.resources[i])
+        self.resources
+            .get(id)
+            .map(|&i| &self.governance.resources[i])
     }
 
     pub fn agent(&self, id: &str) -> Option<&Agent> {
@@ -84,12 +102,15 @@ impl Snapshot {
 
     /// Whether a role lists a tool.
     pub fn role_allows(&self, role: &str, tool: &str) -> bool {
-        self.roles.get(role).is_some_and(|&i| self.role_tools[i].contains(tool))
+        self.roles
+            .get(role)
+            .is_some_and(|&i| self.role_tools[i].contains(tool))
     }
 
-    /// The path classes a repository-relative path falls in.
+    /// The path classes a repository-relative path falls in, whatever its spelling.
     pub fn classes_of<'a>(&'a self, path: &str, into: &mut BTreeSet<&'a str>) {
-        self.path_classes.classes_of(path, into);
+        self.path_classes
+            .classes_of(&crate::request::normalize_path(path), into);
     }
 
     /// Whether `branch` is a protected branch of `resource`.
@@ -125,7 +146,10 @@ pub fn build_glob(glob: &str) -> Result<Glob, SnapshotError> {
     GlobBuilder::new(glob)
         .literal_separator(true)
         .build()
-        .map_err(|e| SnapshotError::Glob { glob: glob.to_owned(), message: e.kind().to_string() })
+        .map_err(|e| SnapshotError::Glob {
+            glob: glob.to_owned(),
+            message: e.kind().to_string(),
+        })
 }
 
 /// A set of globs built with [`build_glob`].
@@ -134,9 +158,10 @@ pub fn glob_set(globs: &[String]) -> Result<GlobSet, SnapshotError> {
     for glob in globs {
         builder.add(build_glob(glob)?);
     }
-    builder
-        .build()
-        .map_err(|e| SnapshotError::Glob { glob: globs.join(", "), message: e.to_string() })
+    builder.build().map_err(|e| SnapshotError::Glob {
+        glob: globs.join(", "),
+        message: e.to_string(),
+    })
 }
 
 /// All path classes in one glob set, so that classifying a path is one match.
@@ -153,16 +178,28 @@ impl PathClassMatcher {
         let mut class_of_glob = Vec::new();
         for (class, globs) in classes {
             for glob in globs {
-                builder.add(build_glob(glob)?);
+                // Path classes match whatever the case: `.CLAUDE/settings.json` is the same file
+                // as `.claude/settings.json` on macOS and Windows, and a class only adds checks.
+                let glob = GlobBuilder::new(glob)
+                    .literal_separator(true)
+                    .case_insensitive(true)
+                    .build()
+                    .map_err(|e| SnapshotError::Glob {
+                        glob: glob.clone(),
+                        message: e.kind().to_string(),
+                    })?;
+                builder.add(glob);
                 class_of_glob.push(class.clone());
             }
         }
-        let set = builder.build().map_err(|e| SnapshotError::Glob { glob: String::new(), message: e.to_string() })?;
+        let set = builder.build().map_err(|e| SnapshotError::Glob {
+            glob: String::new(),
+            message: e.to_string(),
+        })?;
         Ok(PathClassMatcher { set, class_of_glob })
     }
 
     fn classes_of<'a>(&'a self, path: &str, into: &mut BTreeSet<&'a str>) {
-        let path = path.trim_start_matches("./");
         for i in self.set.matches(path) {
             if let Some(class) = self.class_of_glob.get(i) {
                 into.insert(class.as_str());

@@ -54,10 +54,13 @@ impl Engine {
         reason: &str,
     ) -> Result<AgentView, EngineError> {
         let agent = self.declared(id)?;
-        let current = self.store().agent_state(id)?.map_or(AgentStatus::Active, |s| s.status);
-        let status = change
-            .apply(current)
-            .map_err(|why| EngineError::Refused(format!("cannot {} agent `{id}`: {why}", change.verb())))?;
+        let current = self
+            .store()
+            .agent_state(id)?
+            .map_or(AgentStatus::Active, |s| s.status);
+        let status = change.apply(current).map_err(|why| {
+            EngineError::Refused(format!("cannot {} agent `{id}`: {why}", change.verb()))
+        })?;
         let now = self.now();
         let state = AgentState {
             agent: id.to_owned(),
@@ -81,7 +84,10 @@ impl Engine {
     fn declared(&self, id: &str) -> Result<&Agent, EngineError> {
         self.snapshot()
             .agent(id)
-            .ok_or_else(|| EngineError::NotFound { what: "agent", id: id.to_owned() })
+            .ok_or_else(|| EngineError::NotFound {
+                what: "agent",
+                id: id.to_owned(),
+            })
     }
 
     fn view(&self, agent: &Agent, state: Option<&AgentState>) -> AgentView {

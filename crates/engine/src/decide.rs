@@ -17,13 +17,29 @@ pub struct BadRequest(pub String);
 /// Parses one request document and checks that it is a request: valid JSON of the right
 /// shape, a `tool`, and a `resource` unless one can be derived.
 pub fn parse_request(json: &str) -> Result<ActionRequest, BadRequest> {
-    let request: ActionRequest = serde_json::from_str(json).map_err(|e| {
-        BadRequest(match e.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                format!("invalid JSON at line {} column {}: {e}", e.line(), e.column())
-            }
-            _ => format!("not a valid request: {e}"),
-        })
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    let request: ActionRequest =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            BadRequest(match inner.classify() {
+                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                    format!(
+                        "invalid JSON at line {} column {}: {inner}",
+                        inner.line(),
+                        inner.column()
+                    )
+                }
+                _ if path.is_empty() || path == "." => format!("not a valid request: {inner}"),
+                _ => format!("not a valid request: `{path}`: {inner}"),
+            })
+        })?;
+    deserializer.end().map_err(|e| {
+        BadRequest(format!(
+            "invalid JSON at line {} column {}: {e}",
+            e.line(),
+            e.column()
+        ))
     })?;
     check_request(&request)?;
     Ok(request)
@@ -41,7 +57,9 @@ pub fn check_request(request: &ActionRequest) -> Result<(), BadRequest> {
         )));
     }
     if request.agent.is_none() && request.token.is_none() {
-        return Err(BadRequest("missing `agent` or `token`: say who is asking".into()));
+        return Err(BadRequest(
+            "missing `agent` or `token`: say who is asking".into(),
+        ));
     }
     Ok(())
 }
@@ -77,9 +95,17 @@ impl Engine {
             })();
             match lookups {
                 Ok((state, session)) => {
-                    let facts = Facts { caller, agent_state: state.as_ref(), session: session.as_ref() };
+                    let facts = Facts {
+                        caller,
+                        agent_state: state.as_ref(),
+                        session: session.as_ref(),
+                    };
                     let draft = core_decide::decide(snapshot, request, &facts, now);
-                    writes.push(DecisionWrite { draft, now, gate_id: new_id("gate") });
+                    writes.push(DecisionWrite {
+                        draft,
+                        now,
+                        gate_id: new_id("gate"),
+                    });
                     early.push(None);
                 }
                 Err(e) => early.push(Some(fail_closed(caller.agent.as_deref(), &e.to_string()))),
@@ -98,7 +124,10 @@ impl Engine {
         let mut committed = committed.into_iter();
         early
             .into_iter()
-            .map(|d| d.or_else(|| committed.next()).unwrap_or_else(|| fail_closed(None, "the store returned too few decisions")))
+            .map(|d| {
+                d.or_else(|| committed.next())
+                    .unwrap_or_else(|| fail_closed(None, "the store returned too few decisions"))
+            })
             .collect()
     }
 
@@ -115,6 +144,9 @@ fn fail_closed(agent: Option<&str>, why: &str) -> Decision {
         &rules::GUARD_FAIL_CLOSED,
         format!("warden could not decide and fails closed: {why}"),
     )]);
-    decision.agent = agent.map(|id| AgentRef { id: id.to_owned(), spiffe_id: String::new() });
+    decision.agent = agent.map(|id| AgentRef {
+        id: id.to_owned(),
+        spiffe_id: String::new(),
+    });
     decision
 }

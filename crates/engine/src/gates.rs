@@ -16,7 +16,10 @@ impl Engine {
         let mut gate = self
             .store()
             .gate(id)?
-            .ok_or_else(|| EngineError::NotFound { what: "gate", id: id.to_owned() })?;
+            .ok_or_else(|| EngineError::NotFound {
+                what: "gate",
+                id: id.to_owned(),
+            })?;
         gate.status = gate.status_at(self.now());
         Ok(gate)
     }
@@ -50,6 +53,8 @@ impl Engine {
                 "comment": comment,
             }),
         };
-        Ok(self.store().answer_gate(id, answer, reviewer, comment, now, event)?)
+        Ok(self
+            .store()
+            .answer_gate(id, answer, reviewer, comment, now, event)?)
     }
 }

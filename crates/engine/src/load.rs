@@ -27,9 +27,15 @@ pub fn load_snapshot(config: &Path) -> Result<Snapshot, LoadError> {
     let text = read(config)?;
     let name = config.display().to_string();
     let governance = parse_governance(&name, &text)?;
-    let base = config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let base = config
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let sources = read_policies(base, &governance.policies)?;
-    let file_name = config.file_name().and_then(|n| n.to_str()).unwrap_or("warden.yaml");
+    let file_name = config
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("warden.yaml");
     Snapshot::compile(governance, &sources, file_name).map_err(|e| match e {
         SnapshotError::Policies(p) => LoadError::Policies(p),
         other => LoadError::Snapshot(other.to_string()),
@@ -72,7 +78,9 @@ fn read(path: &Path) -> Result<String, LoadError> {
     std::fs::read_to_string(path).map_err(|e| LoadError::Read {
         path: path.display().to_string(),
         message: match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file (create one with `warden init`, or pass --config)".into(),
+            std::io::ErrorKind::NotFound => {
+                "no such file (create one with `warden init`, or pass --config)".into()
+            }
             _ => e.to_string().to_lowercase(),
         },
     })

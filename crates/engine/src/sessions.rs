@@ -31,17 +31,30 @@ impl Engine {
         let snapshot = self.snapshot();
         let agent = snapshot
             .agent(&request.agent)
-            .ok_or_else(|| EngineError::NotFound { what: "agent", id: request.agent.clone() })?;
-        let status = self.store().agent_state(&agent.id)?.map_or(AgentStatus::Active, |s| s.status);
+            .ok_or_else(|| EngineError::NotFound {
+                what: "agent",
+                id: request.agent.clone(),
+            })?;
+        let status = self
+            .store()
+            .agent_state(&agent.id)?
+            .map_or(AgentStatus::Active, |s| s.status);
         if status != AgentStatus::Active {
-            return Err(EngineError::Refused(format!("agent `{}` is {status}; it cannot start a session", agent.id)));
+            return Err(EngineError::Refused(format!(
+                "agent `{}` is {status}; it cannot start a session",
+                agent.id
+            )));
         }
         if request.task.trim().is_empty() {
-            return Err(EngineError::Invalid("a session needs a `--task` saying what it is for".into()));
+            return Err(EngineError::Invalid(
+                "a session needs a `--task` saying what it is for".into(),
+            ));
         }
         for resource in &request.resources {
             if snapshot.resource(resource).is_none() {
-                return Err(EngineError::Invalid(format!("resource `{resource}` is not declared in the governance file")));
+                return Err(EngineError::Invalid(format!(
+                    "resource `{resource}` is not declared in the governance file"
+                )));
             }
         }
         for path in &request.paths {
@@ -49,7 +62,10 @@ impl Engine {
         }
         let role = snapshot
             .role(&agent.role)
-            .ok_or_else(|| EngineError::NotFound { what: "role", id: agent.role.clone() })?;
+            .ok_or_else(|| EngineError::NotFound {
+                what: "role",
+                id: agent.role.clone(),
+            })?;
         for tool in &request.tools {
             if !snapshot.role_allows(&role.name, tool) {
                 return Err(EngineError::Invalid(format!(
@@ -60,7 +76,9 @@ impl Engine {
         }
         let ttl = request.ttl.unwrap_or(SignedDuration::from_hours(1));
         if ttl <= SignedDuration::ZERO {
-            return Err(EngineError::Invalid("the session's `--ttl` must be positive".into()));
+            return Err(EngineError::Invalid(
+                "the session's `--ttl` must be positive".into(),
+            ));
         }
         let now = self.now();
         let session = Session {
@@ -70,7 +88,11 @@ impl Engine {
             scope: SessionScope {
                 resources: request.resources.clone(),
                 paths: request.paths.clone(),
-                tools: if request.tools.is_empty() { role.tools.clone() } else { request.tools.clone() },
+                tools: if request.tools.is_empty() {
+                    role.tools.clone()
+                } else {
+                    request.tools.clone()
+                },
             },
             created_at: now,
             expires_at: now
@@ -93,7 +115,10 @@ impl Engine {
     pub fn session(&self, id: &str) -> Result<Session, EngineError> {
         self.store()
             .session(id)?
-            .ok_or_else(|| EngineError::NotFound { what: "session", id: id.to_owned() })
+            .ok_or_else(|| EngineError::NotFound {
+                what: "session",
+                id: id.to_owned(),
+            })
     }
 
     pub fn sessions(&self, live_only: bool) -> Result<Vec<Session>, EngineError> {
