@@ -39,7 +39,8 @@ const MAX_PER_TOOL: usize = 5;
 /// The example organisation, from the repository.
 fn acme() -> (Snapshot, ActionRequest) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/acme");
-    let text = std::fs::read_to_string(format!("{dir}/warden.yaml")).expect("examples/acme/warden.yaml");
+    let text =
+        std::fs::read_to_string(format!("{dir}/warden.yaml")).expect("examples/acme/warden.yaml");
     let governance = parse_governance("warden.yaml", &text).expect("the example validates");
     let mut sources = Vec::new();
     for entry in std::fs::read_dir(format!("{dir}/policies")).expect("policies folder") {
@@ -62,7 +63,9 @@ fn acme() -> (Snapshot, ActionRequest) {
             let grant = a.grants.iter().find(|g| {
                 g.resource.starts_with("repo:")
                     && g.access.contains(&Access::Write)
-                    && governance.resource(&g.resource).is_some_and(|r| r.sensitivity <= role.ceiling)
+                    && governance
+                        .resource(&g.resource)
+                        .is_some_and(|r| r.sensitivity <= role.ceiling)
             })?;
             Some((a.id.clone(), grant.resource.clone()))
         })
@@ -78,7 +81,11 @@ fn push_request(agent: &str, repo: &str) -> ActionRequest {
         resource: Some(repo.into()),
         context: RequestContext {
             branch: Some("feature/fix-123".into()),
-            files: Some(vec!["src/lib.rs".into(), "src/parser/mod.rs".into(), "README.md".into()]),
+            files: Some(vec![
+                "src/lib.rs".into(),
+                "src/parser/mod.rs".into(),
+                "README.md".into(),
+            ]),
             command: Some("git push origin feature/fix-123".into()),
             ..RequestContext::default()
         },
@@ -91,7 +98,12 @@ fn push_request(agent: &str, repo: &str) -> ActionRequest {
 fn large() -> (Snapshot, ActionRequest, Vec<PolicySource>) {
     let location = Location::default();
     let sensitivities = Sensitivity::ALL;
-    let kinds = [ResourceKind::Repo, ResourceKind::Secret, ResourceKind::Api, ResourceKind::Cloud];
+    let kinds = [
+        ResourceKind::Repo,
+        ResourceKind::Secret,
+        ResourceKind::Api,
+        ResourceKind::Cloud,
+    ];
     let mut resources: Vec<Resource> = (0..RESOURCES)
         .map(|i| {
             let kind = kinds[i % kinds.len()];
@@ -99,7 +111,11 @@ fn large() -> (Snapshot, ActionRequest, Vec<PolicySource>) {
                 id: format!("{kind}:org/r{i}"),
                 kind,
                 sensitivity: sensitivities[(i / 7) % 4],
-                protected_branches: if kind == ResourceKind::Repo { vec!["main".into(), "release/*".into()] } else { vec![] },
+                protected_branches: if kind == ResourceKind::Repo {
+                    vec!["main".into(), "release/*".into()]
+                } else {
+                    vec![]
+                },
                 external: None,
                 tools: BTreeMap::new(),
                 upstream: None,
@@ -108,8 +124,20 @@ fn large() -> (Snapshot, ActionRequest, Vec<PolicySource>) {
         })
         .collect();
     let mut mcp_tools = BTreeMap::new();
-    for t in ["get_issue", "list_issues", "create_pull_request", "merge_pull_request"] {
-        mcp_tools.insert(t.to_owned(), if t.starts_with("get") || t.starts_with("list") { Access::Read } else { Access::Write });
+    for t in [
+        "get_issue",
+        "list_issues",
+        "create_pull_request",
+        "merge_pull_request",
+    ] {
+        mcp_tools.insert(
+            t.to_owned(),
+            if t.starts_with("get") || t.starts_with("list") {
+                Access::Read
+            } else {
+                Access::Write
+            },
+        );
     }
     resources.push(Resource {
         id: "mcp:github".into(),
@@ -129,7 +157,9 @@ fn large() -> (Snapshot, ActionRequest, Vec<PolicySource>) {
             ceiling: sensitivities[i % 4].max(Sensitivity::Regulated),
             tools: all_tools.clone(),
             file_count_threshold: None,
-            rate: Some(RateLimit { calls_per_minute: 600 }),
+            rate: Some(RateLimit {
+                calls_per_minute: 600,
+            }),
             require_session: false,
             location,
         })
@@ -158,10 +188,15 @@ fn large() -> (Snapshot, ActionRequest, Vec<PolicySource>) {
         trust_domain: "org.dev".into(),
         resources,
         reach: vec![],
-        paths: PathClasses { classes: default_classes() },
+        paths: PathClasses {
+            classes: default_classes(),
+        },
         roles,
         agents,
-        gates: GatesConfig { reviewers: vec!["reviewer@org.dev".into()], ..GatesConfig::default() },
+        gates: GatesConfig {
+            reviewers: vec!["reviewer@org.dev".into()],
+            ..GatesConfig::default()
+        },
         policies: vec!["policies/*.cedar".into()],
         blast_radius: BlastRadiusConfig::default(),
         identity: IdentityConfig::default(),
@@ -184,7 +219,10 @@ fn large() -> (Snapshot, ActionRequest, Vec<PolicySource>) {
             "@id(\"p{i}\")\nforbid (principal, action == Warden::Action::\"{tool}\", resource)\nwhen {{ resource.sensitivity == \"regulated\" && context has branch && context.branch like \"hotfix{i}/*\" }};\n\n"
         ));
     }
-    let sources = vec![PolicySource { path: "policies/generated.cedar".into(), text }];
+    let sources = vec![PolicySource {
+        path: "policies/generated.cedar".into(),
+        text,
+    }];
     // agent7 holds write on resource 70..79; 72 is a regulated repo (sensitivity index (72/7)%4 = 2).
     let target = governance.agents[7].grants[2].resource.clone();
     let snapshot = Snapshot::compile(governance, &sources, "warden.yaml").expect("compiles");
@@ -194,11 +232,23 @@ fn large() -> (Snapshot, ActionRequest, Vec<PolicySource>) {
 fn default_classes() -> BTreeMap<String, Vec<String>> {
     let class = |globs: &[&str]| globs.iter().map(|g| (*g).to_owned()).collect::<Vec<_>>();
     BTreeMap::from([
-        ("auth".into(), class(&["**/auth/**", "**/login*", "**/oauth*"])),
-        ("secrets".into(), class(&["**/.env*", "**/secrets/**", "**/*.pem"])),
+        (
+            "auth".into(),
+            class(&["**/auth/**", "**/login*", "**/oauth*"]),
+        ),
+        (
+            "secrets".into(),
+            class(&["**/.env*", "**/secrets/**", "**/*.pem"]),
+        ),
         ("iam".into(), class(&["**/iam/**", "**/*policy*.json"])),
-        ("pipeline".into(), class(&[".github/workflows/**", ".gitlab-ci.yml", "Jenkinsfile"])),
-        ("memory".into(), class(&["CLAUDE.md", "AGENTS.md", "**/.cursor/rules/**"])),
+        (
+            "pipeline".into(),
+            class(&[".github/workflows/**", ".gitlab-ci.yml", "Jenkinsfile"]),
+        ),
+        (
+            "memory".into(),
+            class(&["CLAUDE.md", "AGENTS.md", "**/.cursor/rules/**"]),
+        ),
     ])
 }
 
@@ -221,37 +271,76 @@ fn bare_cedar(snapshot: &Snapshot, sources: &[PolicySource], request: &ActionReq
     let uid = |t: &str, id: &str| EntityUid::from_type_name_and_id(ty(t), EntityId::new(id));
     let mut entities = Vec::new();
     for role in &governance.roles {
-        entities.push(Entity::new_no_attrs(uid("Warden::Role", &role.name), HashSet::new()));
+        entities.push(Entity::new_no_attrs(
+            uid("Warden::Role", &role.name),
+            HashSet::new(),
+        ));
     }
     for agent in &governance.agents {
         let attrs = HashMap::from([
-            ("owner".to_owned(), RestrictedExpression::new_string(agent.owner.clone())),
-            ("role".to_owned(), RestrictedExpression::new_string(agent.role.clone())),
+            (
+                "owner".to_owned(),
+                RestrictedExpression::new_string(agent.owner.clone()),
+            ),
+            (
+                "role".to_owned(),
+                RestrictedExpression::new_string(agent.role.clone()),
+            ),
         ]);
-        entities.push(Entity::new(uid("Warden::Agent", &agent.id), attrs, HashSet::from([uid("Warden::Role", &agent.role)])).expect("agent"));
+        entities.push(
+            Entity::new(
+                uid("Warden::Agent", &agent.id),
+                attrs,
+                HashSet::from([uid("Warden::Role", &agent.role)]),
+            )
+            .expect("agent"),
+        );
     }
     for r in &governance.resources {
         let attrs = HashMap::from([
-            ("kind".to_owned(), RestrictedExpression::new_string(r.kind.as_str().into())),
-            ("sensitivity".to_owned(), RestrictedExpression::new_string(r.sensitivity.as_str().into())),
-            ("level".to_owned(), RestrictedExpression::new_long(r.sensitivity.level())),
+            (
+                "kind".to_owned(),
+                RestrictedExpression::new_string(r.kind.as_str().into()),
+            ),
+            (
+                "sensitivity".to_owned(),
+                RestrictedExpression::new_string(r.sensitivity.as_str().into()),
+            ),
+            (
+                "level".to_owned(),
+                RestrictedExpression::new_long(r.sensitivity.level()),
+            ),
         ]);
-        entities.push(Entity::new(uid("Warden::Resource", &r.id), attrs, HashSet::new()).expect("resource"));
+        entities.push(
+            Entity::new(uid("Warden::Resource", &r.id), attrs, HashSet::new()).expect("resource"),
+        );
     }
     let entities = Entities::from_entities(entities, None).expect("entities");
-    let context = Context::from_pairs([
-        ("branch".to_owned(), RestrictedExpression::new_string(request.context.branch.clone().unwrap_or_default())),
-    ])
+    let context = Context::from_pairs([(
+        "branch".to_owned(),
+        RestrictedExpression::new_string(request.context.branch.clone().unwrap_or_default()),
+    )])
     .expect("context");
     let cedar_request = Request::new(
-        uid("Warden::Agent", request.agent.as_deref().unwrap_or_default()),
+        uid(
+            "Warden::Agent",
+            request.agent.as_deref().unwrap_or_default(),
+        ),
         uid("Warden::Action", &request.tool),
-        uid("Warden::Resource", request.resource.as_deref().unwrap_or_default()),
+        uid(
+            "Warden::Resource",
+            request.resource.as_deref().unwrap_or_default(),
+        ),
         context,
         None,
     )
     .expect("request");
-    BareCedar { authorizer: Authorizer::new(), policies, entities, request: cedar_request }
+    BareCedar {
+        authorizer: Authorizer::new(),
+        policies,
+        entities,
+        request: cedar_request,
+    }
 }
 
 /// p50 and p99 of `n` single runs, in microseconds.
@@ -277,39 +366,73 @@ fn bench_decide(c: &mut Criterion) {
     let (large, large_request, sources) = large();
     let bare = bare_cedar(&large, &sources, &large_request);
 
-    let facts_for = |request: &ActionRequest| Facts { caller: Caller::from_request(request), agent_state: None, session: None };
+    let facts_for = |request: &ActionRequest| Facts {
+        caller: Caller::from_request(request),
+        agent_state: None,
+        session: None,
+    };
     let acme_facts = facts_for(&acme_request);
     let large_facts = facts_for(&large_request);
 
     // Sanity: the cases decide what they are meant to, so that the numbers mean something.
     let d = decide(&acme, &acme_request, &acme_facts, now);
-    assert!(d.reasons.is_empty(), "acme request should be allowed: {:?}", d.reasons);
+    assert!(
+        d.reasons.is_empty(),
+        "acme request should be allowed: {:?}",
+        d.reasons
+    );
     let d = decide(&large, &large_request, &large_facts, now);
-    assert!(d.reasons.is_empty(), "large request should be allowed: {:?}", d.reasons);
+    assert!(
+        d.reasons.is_empty(),
+        "large request should be allowed: {:?}",
+        d.reasons
+    );
     assert!(large.policies.applies_to("git.push"));
-    let response = bare.authorizer.is_authorized(&bare.request, &bare.policies, &bare.entities);
+    let response = bare
+        .authorizer
+        .is_authorized(&bare.request, &bare.policies, &bare.entities);
     assert_eq!(response.decision(), cedar_policy::Decision::Allow);
 
     let mut group = c.benchmark_group("decide");
-    group.bench_function("acme", |b| b.iter(|| decide(&acme, black_box(&acme_request), &acme_facts, now)));
+    group.bench_function("acme", |b| {
+        b.iter(|| decide(&acme, black_box(&acme_request), &acme_facts, now))
+    });
     group.bench_function("large_1000_agents_10000_resources_100_policies", |b| {
         b.iter(|| decide(&large, black_box(&large_request), &large_facts, now))
     });
     group.bench_function("bare_cedar_100_policies", |b| {
-        b.iter(|| bare.authorizer.is_authorized(black_box(&bare.request), &bare.policies, &bare.entities))
+        b.iter(|| {
+            bare.authorizer
+                .is_authorized(black_box(&bare.request), &bare.policies, &bare.entities)
+        })
     });
     group.finish();
 
     let n = 20_000;
-    let report = |name: &str, (p50, p99): (f64, f64)| println!("tail {name:<52} p50 {p50:>8.2} µs   p99 {p99:>8.2} µs");
-    report("decide/acme", percentiles(n, || drop(black_box(decide(&acme, &acme_request, &acme_facts, now)))));
+    let report = |name: &str, (p50, p99): (f64, f64)| {
+        println!("tail {name:<52} p50 {p50:>8.2} µs   p99 {p99:>8.2} µs")
+    };
+    report(
+        "decide/acme",
+        percentiles(n, || {
+            drop(black_box(decide(&acme, &acme_request, &acme_facts, now)))
+        }),
+    );
     report(
         "decide/large (1,000 agents, 10,000 resources, 100 policies)",
-        percentiles(n, || drop(black_box(decide(&large, &large_request, &large_facts, now)))),
+        percentiles(n, || {
+            drop(black_box(decide(&large, &large_request, &large_facts, now)))
+        }),
     );
     report(
         "bare cedar-policy, whole set of 100 policies",
-        percentiles(n, || drop(black_box(bare.authorizer.is_authorized(&bare.request, &bare.policies, &bare.entities)))),
+        percentiles(n, || {
+            drop(black_box(bare.authorizer.is_authorized(
+                &bare.request,
+                &bare.policies,
+                &bare.entities,
+            )))
+        }),
     );
 }
 

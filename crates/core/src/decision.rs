@@ -290,13 +290,18 @@ pub mod rules {
     pub fn markdown() -> String {
         let mut out = String::from("| rule id | effect | risk | meaning |\n|---|---|---|---|\n");
         for rule in ALL {
-            let risk = rule.risk.map_or("—".to_owned(), |r| format!("{r} {}", r.title()));
+            let risk = rule
+                .risk
+                .map_or("—".to_owned(), |r| format!("{r} {}", r.title()));
             let effect = match rule.effect {
                 Effect::Deny => "deny",
                 Effect::Review => "review",
                 Effect::Info => "info",
             };
-            out.push_str(&format!("| `{}` | {effect} | {risk} | {} |\n", rule.id, rule.meaning));
+            out.push_str(&format!(
+                "| `{}` | {effect} | {risk} | {} |\n",
+                rule.id, rule.meaning
+            ));
         }
         out.push_str("| `policy.<id>` | deny, or review with `@review` | the policy's `@risk`, if any | an organisation's Cedar `forbid` policy matched |\n");
         out
@@ -320,8 +325,9 @@ mod tests {
 
     #[test]
     fn published_rule_table_is_current() {
-        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/rules.md"))
-            .unwrap_or_default();
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/rules.md"))
+                .unwrap_or_default();
         assert!(
             doc.contains(&rules::markdown()),
             "docs/rules.md is out of date; paste in the output of rules::markdown():\n{}",
@@ -332,12 +338,23 @@ mod tests {
     #[test]
     fn rule_ids_are_unique_and_prefixed() {
         let prefixes = [
-            "identity.", "session.", "tools.", "grants.", "guard.", "policy.", "gate.", "request.",
+            "identity.",
+            "session.",
+            "tools.",
+            "grants.",
+            "guard.",
+            "policy.",
+            "gate.",
+            "request.",
         ];
         let mut seen = std::collections::HashSet::new();
         for rule in rules::ALL {
             assert!(seen.insert(rule.id), "duplicate {}", rule.id);
-            assert!(prefixes.iter().any(|p| rule.id.starts_with(p)), "{}", rule.id);
+            assert!(
+                prefixes.iter().any(|p| rule.id.starts_with(p)),
+                "{}",
+                rule.id
+            );
         }
     }
 }

@@ -88,7 +88,9 @@ impl Gate {
     /// The status as of `now`: a pending or approved gate past its expiry is expired.
     pub fn status_at(&self, now: Timestamp) -> GateStatus {
         match self.status {
-            GateStatus::Pending | GateStatus::Approved if now >= self.expires_at => GateStatus::Expired,
+            GateStatus::Pending | GateStatus::Approved if now >= self.expires_at => {
+                GateStatus::Expired
+            }
             status => status,
         }
     }
@@ -145,7 +147,10 @@ pub fn may_answer(
     }
     let status = gate.status_at(now);
     if status != GateStatus::Pending {
-        return Err(AnswerRefused::NotPending { id: gate.id.clone(), status });
+        return Err(AnswerRefused::NotPending {
+            id: gate.id.clone(),
+            status,
+        });
     }
     Ok(())
 }
@@ -178,29 +183,61 @@ pub fn check_builtin(
             if snapshot.is_protected_branch(&resource.id, branch) {
                 reasons.push(Reason::of(
                     &rules::GATE_PROTECTED_BRANCH,
-                    format!("{} to protected branch {branch} of {}", verb(tool), resource.id),
+                    format!(
+                        "{} to protected branch {branch} of {}",
+                        verb(tool),
+                        resource.id
+                    ),
                 ));
             }
         }
     }
     if VERIFIABLE_TOOLS.contains(&tool) && (context.branch.is_none() || context.files.is_none()) {
-        let missing: Vec<&str> = [("branch", context.branch.is_none()), ("files", context.files.is_none())]
-            .into_iter()
-            .filter_map(|(what, missing)| missing.then_some(what))
-            .collect();
+        let missing: Vec<&str> = [
+            ("branch", context.branch.is_none()),
+            ("files", context.files.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(what, missing)| missing.then_some(what))
+        .collect();
         reasons.push(Reason::of(
             &rules::GATE_UNVERIFIABLE,
-            format!("{} to {} names no {}, so it cannot be checked", verb(tool), resource.id, missing.join(" and ")),
+            format!(
+                "{} to {} names no {}, so it cannot be checked",
+                verb(tool),
+                resource.id,
+                missing.join(" and ")
+            ),
         ));
     }
     if !CHANGE_TOOLS.contains(&tool) {
         return;
     }
     let class_gates = [
-        (path_class::PIPELINE, builtin.pipeline, &rules::GATE_PIPELINE, "CI/CD pipeline definitions"),
-        (path_class::AUTH, builtin.auth, &rules::GATE_AUTH, "authentication code"),
-        (path_class::SECRETS, builtin.secrets, &rules::GATE_SECRETS, "secret-bearing files"),
-        (path_class::IAM, builtin.iam, &rules::GATE_IAM, "IAM and access policies"),
+        (
+            path_class::PIPELINE,
+            builtin.pipeline,
+            &rules::GATE_PIPELINE,
+            "CI/CD pipeline definitions",
+        ),
+        (
+            path_class::AUTH,
+            builtin.auth,
+            &rules::GATE_AUTH,
+            "authentication code",
+        ),
+        (
+            path_class::SECRETS,
+            builtin.secrets,
+            &rules::GATE_SECRETS,
+            "secret-bearing files",
+        ),
+        (
+            path_class::IAM,
+            builtin.iam,
+            &rules::GATE_IAM,
+            "IAM and access policies",
+        ),
     ];
     for (class, on, rule, what) in class_gates {
         if !on {
@@ -213,26 +250,44 @@ pub fn check_builtin(
             .map(|(f, _)| f.as_str())
             .collect();
         if !hit.is_empty() {
-            reasons.push(Reason::of(rule, format!("changes {what}: {}", hit.join(", "))));
+            reasons.push(Reason::of(
+                rule,
+                format!("changes {what}: {}", hit.join(", ")),
+            ));
         } else if class == path_class::PIPELINE && tool == "pipeline.edit" {
-            reasons.push(Reason::of(rule, format!("edits the pipeline {}", resource.id)));
+            reasons.push(Reason::of(
+                rule,
+                format!("edits the pipeline {}", resource.id),
+            ));
         }
     }
-    let threshold = role.file_count_threshold.unwrap_or(snapshot.governance.gates.file_count_threshold);
+    let threshold = role
+        .file_count_threshold
+        .unwrap_or(snapshot.governance.gates.file_count_threshold);
     if builtin.file_count && files.len() > threshold as usize {
         reasons.push(Reason::of(
             &rules::GATE_FILE_COUNT,
-            format!("changes {} files, more than the threshold of {threshold}", files.len()),
+            format!(
+                "changes {} files, more than the threshold of {threshold}",
+                files.len()
+            ),
         ));
     }
 }
 
 /// The outbound-data gate: a call to an external service that carries secrets or personal data.
-pub fn check_outbound(snapshot: &Snapshot, resource: &Resource, request: &ActionRequest, reasons: &mut Vec<Reason>) {
+pub fn check_outbound(
+    snapshot: &Snapshot,
+    resource: &Resource,
+    request: &ActionRequest,
+    reasons: &mut Vec<Reason>,
+) {
     if !snapshot.governance.gates.builtin.outbound_sensitive || !resource.is_external() {
         return;
     }
-    let Some(payload) = request.context.payload.as_deref() else { return };
+    let Some(payload) = request.context.payload.as_deref() else {
+        return;
+    };
     let findings = content::scan(payload);
     let sensitive: BTreeSet<&str> = findings
         .items

@@ -67,7 +67,10 @@ pub struct PolicyContext<'a> {
 
 /// The schema text the organisation's policies are checked against.
 pub fn schema_text(governance: &Governance) -> String {
-    let mut actions: Vec<String> = CANONICAL.iter().map(|(name, _)| format!("{name:?}")).collect();
+    let mut actions: Vec<String> = CANONICAL
+        .iter()
+        .map(|(name, _)| format!("{name:?}"))
+        .collect();
     for resource in governance.resources.iter().filter(|r| !r.tools.is_empty()) {
         for tool in resource.tools.keys() {
             actions.push(format!("{:?}", format!("{}/{}", resource.id, tool)));
@@ -139,7 +142,10 @@ const IMPLICIT_PERMIT_ID: &str = "warden.implicit-permit";
 
 impl Policies {
     /// Parses, validates and slices the policy files. Reports every problem of every file.
-    pub fn compile(governance: &Governance, sources: &[PolicySource]) -> Result<Policies, PolicyErrors> {
+    pub fn compile(
+        governance: &Governance,
+        sources: &[PolicySource],
+    ) -> Result<Policies, PolicyErrors> {
         let schema = match Schema::from_cedarschema_str(&schema_text(governance)) {
             Ok((schema, _warnings)) => schema,
             Err(e) => {
@@ -163,7 +169,11 @@ impl Policies {
                 }
             };
             if set.templates().next().is_some() {
-                errors.push(located(source, 0, "templates are not supported; write a `forbid` policy"));
+                errors.push(located(
+                    source,
+                    0,
+                    "templates are not supported; write a `forbid` policy",
+                ));
             }
             let mut file_policies: Vec<Policy> = set.policies().cloned().collect();
             // Cedar's policy set does not keep file order; the text offset does.
@@ -179,7 +189,11 @@ impl Policies {
                     continue;
                 }
                 let Some(id) = policy.annotation("id").map(str::to_owned) else {
-                    errors.push(located(source, offset, "policy has no `@id(\"…\")` annotation; every policy needs a stable id"));
+                    errors.push(located(
+                        source,
+                        offset,
+                        "policy has no `@id(\"…\")` annotation; every policy needs a stable id",
+                    ));
                     continue;
                 };
                 if !is_valid_policy_id(&id) {
@@ -191,19 +205,30 @@ impl Policies {
                     continue;
                 }
                 if let Some(first) = seen_ids.insert(id.clone(), source.path.clone()) {
-                    errors.push(located(source, offset, &format!("policy id `{id}` is already used in `{first}`")));
+                    errors.push(located(
+                        source,
+                        offset,
+                        &format!("policy id `{id}` is already used in `{first}`"),
+                    ));
                     continue;
                 }
                 if let Some(risk) = policy.annotation("risk") {
                     if parse_risk(risk).is_none() {
-                        errors.push(located(source, offset, &format!("`@risk(\"{risk}\")` is not an OWASP agentic risk id (ASI01–ASI10)")));
+                        errors.push(located(
+                            source,
+                            offset,
+                            &format!(
+                                "`@risk(\"{risk}\")` is not an OWASP agentic risk id (ASI01–ASI10)"
+                            ),
+                        ));
                     }
                 }
                 // Validate each file's policies in place so that errors point into that file.
                 let mut single = PolicySet::new();
                 let renamed = policy.new_id(PolicyId::new(&id));
                 if single.add(renamed.clone()).is_ok() {
-                    let result = Validator::new(schema.clone()).validate(&single, ValidationMode::Strict);
+                    let result =
+                        Validator::new(schema.clone()).validate(&single, ValidationMode::Strict);
                     for error in result.validation_errors() {
                         let at = error
                             .labels()
@@ -219,7 +244,12 @@ impl Policies {
             return Err(PolicyErrors(errors));
         }
         Policies::slice(governance, policies).map_err(|message| {
-            PolicyErrors(vec![PolicyError { path: "<policies>".into(), line: 0, column: 0, message }])
+            PolicyErrors(vec![PolicyError {
+                path: "<policies>".into(),
+                line: 0,
+                column: 0,
+                message,
+            }])
         })
     }
 
@@ -243,24 +273,38 @@ impl Policies {
             if let Some(risk) = policy.annotation("risk").and_then(parse_risk) {
                 risks.insert(policy.id().clone(), risk);
             }
-            if let Some(message) = policy.annotation("message").or_else(|| policy.annotation("review")) {
+            if let Some(message) = policy
+                .annotation("message")
+                .or_else(|| policy.annotation("review"))
+            {
                 if !message.is_empty() {
                     messages.insert(policy.id().clone(), message.to_owned());
                 }
             }
             match policy.action_constraint() {
                 ActionConstraint::Any => any_action.push(policy.clone()),
-                ActionConstraint::Eq(uid) => per_action.entry(uid.id().unescaped().to_owned()).or_default().push(policy.clone()),
+                ActionConstraint::Eq(uid) => per_action
+                    .entry(uid.id().unescaped().to_owned())
+                    .or_default()
+                    .push(policy.clone()),
                 ActionConstraint::In(uids) => {
                     for uid in uids {
-                        per_action.entry(uid.id().unescaped().to_owned()).or_default().push(policy.clone());
+                        per_action
+                            .entry(uid.id().unescaped().to_owned())
+                            .or_default()
+                            .push(policy.clone());
                     }
                 }
             }
         }
         let mut all_tools: Vec<String> = CANONICAL.iter().map(|(n, _)| (*n).to_owned()).collect();
         for resource in governance.resources.iter().filter(|r| !r.tools.is_empty()) {
-            all_tools.extend(resource.tools.keys().map(|t| format!("{}/{}", resource.id, t)));
+            all_tools.extend(
+                resource
+                    .tools
+                    .keys()
+                    .map(|t| format!("{}/{}", resource.id, t)),
+            );
         }
         let mut slices = HashMap::new();
         for tool in all_tools {
@@ -269,7 +313,9 @@ impl Policies {
                 continue;
             }
             let set = PolicySet::from_policies(
-                std::iter::once(permit.clone()).chain(any_action.iter().cloned()).chain(specific),
+                std::iter::once(permit.clone())
+                    .chain(any_action.iter().cloned())
+                    .chain(specific),
             )
             .map_err(|e| e.to_string())?;
             slices.insert(tool, set);
@@ -277,26 +323,47 @@ impl Policies {
 
         let mut entities = Vec::new();
         for role in &governance.roles {
-            entities.push(Entity::new_no_attrs(uid(&role_type, &role.name), HashSet::new()));
+            entities.push(Entity::new_no_attrs(
+                uid(&role_type, &role.name),
+                HashSet::new(),
+            ));
         }
         for agent in &governance.agents {
             let attrs = HashMap::from([
-                ("owner".to_owned(), RestrictedExpression::new_string(agent.owner.clone())),
-                ("role".to_owned(), RestrictedExpression::new_string(agent.role.clone())),
+                (
+                    "owner".to_owned(),
+                    RestrictedExpression::new_string(agent.owner.clone()),
+                ),
+                (
+                    "role".to_owned(),
+                    RestrictedExpression::new_string(agent.role.clone()),
+                ),
             ]);
             let parents = HashSet::from([uid(&role_type, &agent.role)]);
-            entities.push(Entity::new(uid(&agent_type, &agent.id), attrs, parents).map_err(|e| e.to_string())?);
+            entities.push(
+                Entity::new(uid(&agent_type, &agent.id), attrs, parents)
+                    .map_err(|e| e.to_string())?,
+            );
         }
         for resource in &governance.resources {
             let attrs = HashMap::from([
-                ("kind".to_owned(), RestrictedExpression::new_string(resource.kind.as_str().to_owned())),
+                (
+                    "kind".to_owned(),
+                    RestrictedExpression::new_string(resource.kind.as_str().to_owned()),
+                ),
                 (
                     "sensitivity".to_owned(),
                     RestrictedExpression::new_string(resource.sensitivity.as_str().to_owned()),
                 ),
-                ("level".to_owned(), RestrictedExpression::new_long(resource.sensitivity.level())),
+                (
+                    "level".to_owned(),
+                    RestrictedExpression::new_long(resource.sensitivity.level()),
+                ),
             ]);
-            entities.push(Entity::new(uid(&resource_type, &resource.id), attrs, HashSet::new()).map_err(|e| e.to_string())?);
+            entities.push(
+                Entity::new(uid(&resource_type, &resource.id), attrs, HashSet::new())
+                    .map_err(|e| e.to_string())?,
+            );
         }
         let entities = Entities::from_entities(entities, None).map_err(|e| e.to_string())?;
         Ok(Policies {
@@ -336,17 +403,25 @@ impl Policies {
         context: &PolicyContext<'_>,
         reasons: &mut Vec<Reason>,
     ) {
-        let Some(set) = self.slices.get(tool) else { return };
+        let Some(set) = self.slices.get(tool) else {
+            return;
+        };
         let request = match self.request(agent, tool, resource, context) {
             Ok(request) => request,
             Err(message) => {
-                reasons.push(Reason::of(&rules::POLICY_ERROR, format!("the call could not be put to the policies: {message}")));
+                reasons.push(Reason::of(
+                    &rules::POLICY_ERROR,
+                    format!("the call could not be put to the policies: {message}"),
+                ));
                 return;
             }
         };
         let response = self.authorizer.is_authorized(&request, set, &self.entities);
         for error in response.diagnostics().errors() {
-            reasons.push(Reason::of(&rules::POLICY_ERROR, format!("policy evaluation failed: {error}")));
+            reasons.push(Reason::of(
+                &rules::POLICY_ERROR,
+                format!("policy evaluation failed: {error}"),
+            ));
         }
         let mut matched: Vec<&PolicyId> = response
             .diagnostics()
@@ -356,30 +431,51 @@ impl Policies {
         matched.sort_by(|a, b| AsRef::<str>::as_ref(a).cmp(AsRef::<str>::as_ref(b)));
         for id in matched {
             let is_review = self.review.contains(id);
-            let message = self.messages.get(id).cloned().unwrap_or_else(|| {
-                format!("organisation policy `{id}` forbids this call")
-            });
+            let message = self
+                .messages
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| format!("organisation policy `{id}` forbids this call"));
             reasons.push(Reason {
                 rule: Cow::Owned(format!("policy.{id}")),
                 risk: self.risks.get(id).copied(),
-                effect: if is_review { Effect::Review } else { Effect::Deny },
+                effect: if is_review {
+                    Effect::Review
+                } else {
+                    Effect::Deny
+                },
                 message,
             });
         }
     }
 
-    fn request(&self, agent: &str, tool: &str, resource: &str, c: &PolicyContext<'_>) -> Result<Request, String> {
+    fn request(
+        &self,
+        agent: &str,
+        tool: &str,
+        resource: &str,
+        c: &PolicyContext<'_>,
+    ) -> Result<Request, String> {
         let mut pairs: Vec<(String, RestrictedExpression)> = Vec::with_capacity(9);
         let string = |s: &str| RestrictedExpression::new_string(s.to_owned());
         if let Some(branch) = c.branch {
             pairs.push(("branch".into(), string(branch)));
         }
         if let Some(files) = c.files {
-            pairs.push(("files".into(), RestrictedExpression::new_set(files.iter().map(|f| string(f)))));
-            pairs.push(("file_count".into(), RestrictedExpression::new_long(files.len() as i64)));
+            pairs.push((
+                "files".into(),
+                RestrictedExpression::new_set(files.iter().map(|f| string(f))),
+            ));
+            pairs.push((
+                "file_count".into(),
+                RestrictedExpression::new_long(files.len() as i64),
+            ));
         }
         if let Some(classes) = c.path_classes {
-            pairs.push(("path_classes".into(), RestrictedExpression::new_set(classes.iter().map(|f| string(f)))));
+            pairs.push((
+                "path_classes".into(),
+                RestrictedExpression::new_set(classes.iter().map(|f| string(f))),
+            ));
         }
         if let Some(host) = c.host {
             pairs.push(("host".into(), string(host)));
@@ -388,7 +484,10 @@ impl Policies {
             pairs.push(("session".into(), string(session)));
         }
         if let Some(depth) = c.chain_depth {
-            pairs.push(("chain_depth".into(), RestrictedExpression::new_long(depth as i64)));
+            pairs.push((
+                "chain_depth".into(),
+                RestrictedExpression::new_long(depth as i64),
+            ));
         }
         pairs.push(("hour".into(), RestrictedExpression::new_long(c.hour)));
         pairs.push(("weekday".into(), RestrictedExpression::new_long(c.weekday)));
@@ -414,13 +513,18 @@ fn type_name(name: &str) -> Result<EntityTypeName, String> {
 
 fn parse_risk(text: &str) -> Option<Risk> {
     use Risk::*;
-    [ASI01, ASI02, ASI03, ASI04, ASI05, ASI06, ASI07, ASI08, ASI09, ASI10]
-        .into_iter()
-        .find(|r| r.to_string() == text)
+    [
+        ASI01, ASI02, ASI03, ASI04, ASI05, ASI06, ASI07, ASI08, ASI09, ASI10,
+    ]
+    .into_iter()
+    .find(|r| r.to_string() == text)
 }
 
 fn is_valid_policy_id(id: &str) -> bool {
-    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Line and column (1-based) of a byte offset.
@@ -433,15 +537,30 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 fn located(source: &PolicySource, offset: usize, message: &str) -> PolicyError {
     let (line, column) = line_col(&source.text, offset);
-    PolicyError { path: source.path.clone(), line, column, message: message.to_owned() }
+    PolicyError {
+        path: source.path.clone(),
+        line,
+        column,
+        message: message.to_owned(),
+    }
 }
 
-fn diagnostic_errors(source: &PolicySource, error: &cedar_policy::ParseErrors, what: &str) -> Vec<PolicyError> {
+fn diagnostic_errors(
+    source: &PolicySource,
+    error: &cedar_policy::ParseErrors,
+    what: &str,
+) -> Vec<PolicyError> {
     error
         .iter()
         .map(|e| {
-            let offset = e.labels().and_then(|mut l| l.next()).map_or(0, |l| l.offset());
-            let help = e.help().map(|h| format!(" (help: {h})")).unwrap_or_default();
+            let offset = e
+                .labels()
+                .and_then(|mut l| l.next())
+                .map_or(0, |l| l.offset());
+            let help = e
+                .help()
+                .map(|h| format!(" (help: {h})"))
+                .unwrap_or_default();
             located(source, offset, &format!("{what}: {e}{help}"))
         })
         .collect()

@@ -21,7 +21,13 @@ pub const CANONICAL: &[(&str, Access)] = &[
 ];
 
 /// Tools whose changes the path-class and file-count gates look at.
-pub const CHANGE_TOOLS: &[&str] = &["git.commit", "git.push", "pr.create", "pr.merge", "pipeline.edit"];
+pub const CHANGE_TOOLS: &[&str] = &[
+    "git.commit",
+    "git.push",
+    "pr.create",
+    "pr.merge",
+    "pipeline.edit",
+];
 
 /// Tools the protected-branch gate applies to.
 pub const BRANCH_TOOLS: &[&str] = &["git.commit", "git.push", "pr.merge"];
@@ -95,11 +101,17 @@ mod tests {
     fn parses_tools() {
         assert_eq!(
             Tool::parse("git.push"),
-            Some(Tool::Canonical { name: "git.push", access: Access::Write })
+            Some(Tool::Canonical {
+                name: "git.push",
+                access: Access::Write
+            })
         );
         assert_eq!(
             Tool::parse("mcp:github/get_issue"),
-            Some(Tool::Mcp { server: "github", tool: "get_issue" })
+            Some(Tool::Mcp {
+                server: "github",
+                tool: "get_issue"
+            })
         );
         assert_eq!(Tool::parse("mcp:github"), None);
         assert_eq!(Tool::parse("mcp:/x"), None);

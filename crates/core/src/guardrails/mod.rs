@@ -38,11 +38,17 @@ pub fn check_governance_writes(
 
 /// Memory writes (ASI06): `memory.write`, or any write touching the `memory` path class (agent
 /// instruction files such as `CLAUDE.md`), must not carry instruction-like text or secrets.
-pub fn check_memory_write(request: &ActionRequest, touches_memory: bool, reasons: &mut Vec<Reason>) {
+pub fn check_memory_write(
+    request: &ActionRequest,
+    touches_memory: bool,
+    reasons: &mut Vec<Reason>,
+) {
     if !(request.tool == "memory.write" || touches_memory) {
         return;
     }
-    let Some(payload) = request.context.payload.as_deref() else { return };
+    let Some(payload) = request.context.payload.as_deref() else {
+        return;
+    };
     let findings = content::scan(payload);
     let kinds = |class: FindingClass| {
         findings
@@ -58,13 +64,19 @@ pub fn check_memory_write(request: &ActionRequest, touches_memory: bool, reasons
     if findings.has(FindingClass::Instruction) {
         reasons.push(Reason::of(
             &rules::GUARD_MEMORY_INSTRUCTION,
-            format!("the memory write carries instruction-like text ({})", kinds(FindingClass::Instruction)),
+            format!(
+                "the memory write carries instruction-like text ({})",
+                kinds(FindingClass::Instruction)
+            ),
         ));
     }
     if findings.has(FindingClass::Secret) {
         reasons.push(Reason::of(
             &rules::GUARD_MEMORY_SECRET,
-            format!("the memory write carries a secret ({})", kinds(FindingClass::Secret)),
+            format!(
+                "the memory write carries a secret ({})",
+                kinds(FindingClass::Secret)
+            ),
         ));
     }
 }
