@@ -45,6 +45,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct DecisionWrite {
     pub draft: Draft,
     pub now: Timestamp,
+    /// The id of the gate to open if the call goes to review (`gate_<ulid>`, made by the
+    /// engine so that the store stays free of randomness); unused otherwise.
+    pub gate_id: String,
 }
 
 /// The persistent state of Warden. Implementations must make each method atomic and safe to call
