@@ -11,8 +11,13 @@
 
 mod sqlite;
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
+use warden_core::audit::checkpoint::Checkpoint;
 use warden_core::audit::{AuditEvent, AuditRecord};
+use warden_core::blast_radius::ReviewState;
+use warden_core::identity::credential::CredentialRecord;
 use warden_core::authorize::Session;
 use warden_core::decide::Draft;
 use warden_core::gates::{Answer, Gate, GateStatus};
@@ -113,4 +118,31 @@ pub trait Store: Send + Sync {
     fn audit_after(&self, after: u64, limit: usize) -> Result<Vec<AuditRecord>>;
     /// The last record, if any.
     fn audit_head(&self) -> Result<Option<AuditRecord>>;
+    /// Stores a signed checkpoint (ignored if one exists at that seq).
+    fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()>;
+    /// Every checkpoint, in seq order.
+    fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
+
+    // --- credentials ----------------------------------------------------------------------
+
+    /// The agent's current credential record (a hash, never the credential).
+    fn credential(&self, agent: &str) -> Result<Option<CredentialRecord>>;
+    /// Issues or rotates a credential: replaces the previous one, audited.
+    fn put_credential(&self, record: &CredentialRecord, event: AuditEvent) -> Result<AuditRecord>;
+
+    // --- blast-radius reviews -------------------------------------------------------------
+
+    /// Every agent's review state (last review, reach fingerprint then, flag).
+    fn review_states(&self) -> Result<BTreeMap<String, ReviewState>>;
+    /// Records that `reviewer` reviewed `agent`'s blast radius, whose reach had `fingerprint`.
+    fn mark_reviewed(
+        &self,
+        agent: &str,
+        at: Timestamp,
+        reviewer: &str,
+        fingerprint: &str,
+        event: AuditEvent,
+    ) -> Result<AuditRecord>;
+    /// Flags an agent for reassessment (`Some(why)`) or clears the flag (`None`), audited.
+    fn set_flag(&self, agent: &str, flag: Option<&str>, at: Timestamp, event: AuditEvent) -> Result<AuditRecord>;
 }

@@ -25,9 +25,11 @@ mod audit;
 mod codec;
 mod decisions;
 mod gates;
+mod identity;
 mod records;
 mod schema;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -35,7 +37,10 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
+use warden_core::audit::checkpoint::Checkpoint;
 use warden_core::audit::{AuditEvent, AuditRecord};
+use warden_core::blast_radius::ReviewState;
+use warden_core::identity::credential::CredentialRecord;
 use warden_core::authorize::Session;
 use warden_core::gates::{Answer, Gate, GateStatus};
 use warden_core::identity::{AgentState, AgentStatus};
@@ -297,5 +302,52 @@ impl Store for SqliteStore {
     fn audit_head(&self) -> Result<Option<AuditRecord>> {
         let conn = self.conn();
         audit::head(&conn)
+    }
+
+    fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()> {
+        self.write("storing a checkpoint", |tx| identity::insert_checkpoint(tx, checkpoint))
+    }
+
+    fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        let conn = self.conn();
+        identity::checkpoints(&conn)
+    }
+
+    fn credential(&self, agent: &str) -> Result<Option<CredentialRecord>> {
+        let conn = self.conn();
+        identity::credential(&conn, agent)
+    }
+
+    fn put_credential(&self, record: &CredentialRecord, event: AuditEvent) -> Result<AuditRecord> {
+        self.write("storing a credential", |tx| {
+            identity::put_credential(tx, record)?;
+            audit::append(tx, event)
+        })
+    }
+
+    fn review_states(&self) -> Result<BTreeMap<String, ReviewState>> {
+        let conn = self.conn();
+        identity::review_states(&conn)
+    }
+
+    fn mark_reviewed(
+        &self,
+        agent: &str,
+        at: Timestamp,
+        reviewer: &str,
+        fingerprint: &str,
+        event: AuditEvent,
+    ) -> Result<AuditRecord> {
+        self.write("recording a blast-radius review", |tx| {
+            identity::mark_reviewed(tx, agent, at, reviewer, fingerprint)?;
+            audit::append(tx, event)
+        })
+    }
+
+    fn set_flag(&self, agent: &str, flag: Option<&str>, at: Timestamp, event: AuditEvent) -> Result<AuditRecord> {
+        self.write("flagging an agent", |tx| {
+            identity::set_flag(tx, agent, flag, at)?;
+            audit::append(tx, event)
+        })
     }
 }

@@ -15,10 +15,38 @@ use super::codec::Context;
 use crate::{Result, StoreError};
 
 /// The migrations, in order. `MIGRATIONS[i]` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build reads and writes.
 pub(super) const SUPPORTED: i64 = MIGRATIONS.len() as i64;
+
+/// Version 2: agents' credentials (hashes only), signed audit checkpoints, and blast-radius
+/// reviews and flags.
+const V2: &str = r#"
+CREATE TABLE credentials (
+    agent       TEXT PRIMARY KEY NOT NULL,
+    hash        TEXT NOT NULL,              -- SHA-256 of the credential, hex; the credential itself is never stored
+    issued_at   TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE checkpoints (
+    seq         INTEGER PRIMARY KEY,        -- the audit record the checkpoint seals
+    hash        TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    key_id      TEXT NOT NULL,
+    signature   TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE blast_reviews (
+    agent       TEXT PRIMARY KEY NOT NULL,
+    reviewed_at TEXT,
+    reviewer    TEXT,
+    fingerprint TEXT,                       -- the reach fingerprint when reviewed
+    flagged     TEXT,                       -- why an operator or the monitor flagged the agent
+    flagged_at  TEXT
+) STRICT;
+"#;
 
 /// Version 1. Timestamps are fixed-width RFC 3339 text (see `codec`), so comparing and ordering
 /// them as text is comparing and ordering them in time. JSON columns hold the core's serde forms.
