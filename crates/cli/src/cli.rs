@@ -89,6 +89,7 @@ pub enum Command {
     Session(commands::session::SessionArgs),
     Gate(commands::gate::GateArgs),
     Policy(commands::policy::PolicyArgs),
+    Demo(commands::demo::DemoArgs),
 }
 
 /// Parses the command line, runs the command, and returns its exit code. Every error has been
@@ -113,6 +114,7 @@ pub fn run() -> u8 {
         Command::Session(args) => commands::session::run(global, args),
         Command::Gate(args) => commands::gate::run(global, args),
         Command::Policy(args) => commands::policy::run(global, args),
+        Command::Demo(args) => commands::demo::run(global, args),
     };
     let code = result.unwrap_or_else(|e| exit::report(&e));
     let _ = std::io::stdout().flush();

@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod check;
+pub mod demo;
 pub mod gate;
 pub mod init;
 pub mod policy;

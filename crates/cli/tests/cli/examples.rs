@@ -151,3 +151,58 @@ fn init_does_not_overwrite_an_existing_file() {
         run.code
     );
 }
+
+#[test]
+fn demo_runs_the_fleet_and_stops_the_compromised_agent() {
+    let home = tempfile::tempdir().unwrap();
+    let run = acme(home.path(), &["--format", "json", "demo"], None);
+    run.ok();
+    let doc = run.json();
+    let decisions = doc["decisions"].as_array().unwrap();
+    let outcome_of = |agent: &str, rule: &str| {
+        decisions
+            .iter()
+            .filter(|d| d["agent"] == agent)
+            .find(|d| {
+                d["decision"]["reasons"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r["rule"] == rule)
+            })
+            .map(|d| d["decision"]["decision"].as_str().unwrap().to_owned())
+    };
+    // The compromised agent is stopped at each step it takes out of bounds.
+    for rule in [
+        "grants.over-ceiling",
+        "guard.governance",
+        "guard.memory-instruction",
+    ] {
+        assert_eq!(
+            outcome_of("claude-fixer", rule).as_deref(),
+            Some("deny"),
+            "{rule}"
+        );
+    }
+    assert_eq!(
+        outcome_of("codex-fixer", "gate.auth").as_deref(),
+        Some("review")
+    );
+    // Ordinary work goes through, and the reviews are left as pending gates.
+    assert!(decisions
+        .iter()
+        .any(|d| d["agent"] == "docs-bot" && d["decision"]["decision"] == "allow"));
+    let gates = acme(home.path(), &["--format", "json", "gate", "list"], None).json();
+    let pending = gates["gates"].as_array().unwrap();
+    let reviews = decisions
+        .iter()
+        .filter(|d| d["decision"]["decision"] == "review")
+        .count();
+    assert_eq!(pending.len(), reviews);
+}
+
+#[test]
+fn demo_refuses_another_organisation() {
+    let org = crate::common::Org::base();
+    org.warden(&["demo"]).code(crate::common::BAD_INPUT);
+}
