@@ -127,8 +127,12 @@ fn large() -> (Snapshot, ActionRequest, Vec<PolicySource>) {
     for t in [
         "get_issue",
         "list_issues",
+        "create_issue",
+        "add_comment",
         "create_pull_request",
         "merge_pull_request",
+        "get_file_contents",
+        "push_files",
     ] {
         mcp_tools.insert(
             t.to_owned(),
@@ -202,9 +206,10 @@ fn large() -> (Snapshot, ActionRequest, Vec<PolicySource>) {
         identity: IdentityConfig::default(),
         monitor: MonitorConfig::default(),
     };
-    // 100 policies over the 18 tools, at most 5 per tool: git.push gets the full 5.
+    // 100 policies over the 22 tools, at most 5 per tool: git.push gets the full 5.
     let mut text = String::new();
     let mut per_tool: HashMap<&str, usize> = HashMap::new();
+    assert!(all_tools.len() * MAX_PER_TOOL >= POLICIES, "not enough tools to spread the policies");
     let mut tool_cycle = all_tools.iter().cycle();
     for i in 0..POLICIES {
         let tool = loop {

@@ -72,7 +72,7 @@ pub struct Draft {
     pub agent: Option<String>,
     pub spiffe_id: Option<String>,
     pub session: Option<String>,
-    /// The request as a reviewer may see it: no token, secrets in payload and diff redacted.
+    /// The request as sent, without its token. A gate keeps it redacted ([`redacted`]).
     pub request: ActionRequest,
     /// The approval digest of the request.
     pub digest: String,
@@ -155,7 +155,7 @@ pub fn finalize(
                     agent: draft.agent.clone().unwrap_or_default(),
                     session: draft.session.clone(),
                     digest: draft.digest.clone(),
-                    request: draft.request.clone(),
+                    request: redacted(&draft.request),
                     reasons: review.into_iter().cloned().collect(),
                     created_at: now,
                     expires_at: now.saturating_add(draft.gate_expires_after).unwrap_or(now),
@@ -190,6 +190,25 @@ pub fn finalize(
         used_gate,
         event,
     }
+}
+
+/// The request as a reviewer is shown it: no token, and no secret in anything the agent wrote.
+pub fn redacted(request: &ActionRequest) -> ActionRequest {
+    let mut shown = request.clone();
+    shown.token = None;
+    let context = &mut shown.context;
+    for text in [
+        &mut context.payload,
+        &mut context.diff,
+        &mut context.command,
+        &mut context.url,
+        &mut context.reason,
+    ] {
+        if let Some(clean) = text.as_deref().map(content::redact) {
+            *text = Some(clean);
+        }
+    }
+    shown
 }
 
 /// The audit event of a decision: who, what, the outcome and its rules, and digests of what was
@@ -423,23 +442,11 @@ pub fn decide(
     let rate = role.and_then(|r| r.rate).map(|r| RateCharge {
         capacity: r.calls_per_minute,
     });
-    // What a reviewer is shown: no token, and no secret in anything the agent wrote.
+    // The request as sent, less its token; secrets are redacted only if a gate keeps it.
     let mut shown = sent.clone();
     shown.token = None;
     shown.agent = agent_id.map(str::to_owned);
     shown.session = session_id.map(str::to_owned);
-    let context = &mut shown.context;
-    for text in [
-        &mut context.payload,
-        &mut context.diff,
-        &mut context.command,
-        &mut context.url,
-        &mut context.reason,
-    ] {
-        if let Some(redacted) = text.as_deref().map(content::redact) {
-            *text = Some(redacted);
-        }
-    }
     Draft {
         agent: agent.map(|a| a.id.clone()),
         spiffe_id: agent.map(|a| governance.spiffe_id(&a.id)),
