@@ -89,6 +89,9 @@ pub enum Command {
     Session(commands::session::SessionArgs),
     Gate(commands::gate::GateArgs),
     Policy(commands::policy::PolicyArgs),
+    BlastRadius(commands::blast_radius::BlastRadiusArgs),
+    Keys(commands::keys::KeysArgs),
+    Audit(commands::audit::AuditArgs),
     Demo(commands::demo::DemoArgs),
 }
 
@@ -114,6 +117,9 @@ pub fn run() -> u8 {
         Command::Session(args) => commands::session::run(global, args),
         Command::Gate(args) => commands::gate::run(global, args),
         Command::Policy(args) => commands::policy::run(global, args),
+        Command::BlastRadius(args) => commands::blast_radius::run(global, args),
+        Command::Keys(args) => commands::keys::run(global, args),
+        Command::Audit(args) => commands::audit::run(global, args),
         Command::Demo(args) => commands::demo::run(global, args),
     };
     let code = result.unwrap_or_else(|e| exit::report(&e));

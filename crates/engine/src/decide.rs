@@ -1,11 +1,15 @@
 //! Deciding tool calls: resolve the caller, look up what the core needs, decide, and commit
-//! through the store (rate limit, approvals, gates, audit) in one transaction per batch.
+//! through the store (rate limit, approvals, gates, audit) in one transaction per batch. A
+//! request that carries a token is decided as the token's agent and session
+//! ([`crate::identity`]); after the commit, the engine signs an audit checkpoint when one is due.
 
+use jiff::Timestamp;
 use warden_core::authorize;
 use warden_core::decide::{self as core_decide, Caller, Facts};
 use warden_core::decision::{rules, AgentRef, Decision, Reason};
+use warden_core::identity::AgentState;
 use warden_core::request::ActionRequest;
-use warden_store::DecisionWrite;
+use warden_store::{DecisionWrite, StoreError};
 
 use crate::{new_id, Engine};
 
@@ -81,20 +85,16 @@ impl Engine {
         let mut writes = Vec::with_capacity(requests.len());
         let mut early: Vec<Option<Decision>> = Vec::with_capacity(requests.len());
         for request in requests {
-            let caller = self.resolve_caller(request);
             let lookups = (|| {
-                let state = match caller.agent.as_deref() {
-                    Some(agent) => self.store().agent_state(agent)?,
-                    None => None,
-                };
+                let (caller, state) = self.resolve_caller(request, now)?;
                 let session = match caller.session.as_deref() {
                     Some(id) => self.store().session(id)?,
                     None => None,
                 };
-                Ok::<_, warden_store::StoreError>((state, session))
+                Ok::<_, StoreError>((caller, state, session))
             })();
             match lookups {
-                Ok((state, session)) => {
+                Ok((caller, state, session)) => {
                     let facts = Facts {
                         caller,
                         agent_state: state.as_ref(),
@@ -108,11 +108,18 @@ impl Engine {
                     });
                     early.push(None);
                 }
-                Err(e) => early.push(Some(fail_closed(caller.agent.as_deref(), &e.to_string()))),
+                Err(e) => early.push(Some(fail_closed(request.agent.as_deref(), &e.to_string()))),
             }
         }
         let committed = match self.store().commit_decisions(&writes) {
-            Ok(decisions) => decisions,
+            Ok(decisions) => {
+                let head = decisions
+                    .iter()
+                    .filter_map(|d| d.audit.as_ref())
+                    .max_by_key(|a| a.seq);
+                self.after_commit(head);
+                decisions
+            }
             Err(e) => {
                 tracing::error!(error = %e, "committing decisions failed; failing closed");
                 writes
@@ -131,10 +138,23 @@ impl Engine {
             .collect()
     }
 
-    /// Who is asking: the agent and session named in the request (tokens are resolved here too,
-    /// once identity is wired in).
-    fn resolve_caller(&self, request: &ActionRequest) -> Caller {
-        Caller::from_request(request)
+    /// Who is asking, and the lifecycle record of the agent the call is decided as: the token's
+    /// agent and session when the request carries a token (with a deny reason if the token is
+    /// bad), else the agent and session the request names.
+    fn resolve_caller(
+        &self,
+        request: &ActionRequest,
+        now: Timestamp,
+    ) -> Result<(Caller, Option<AgentState>), StoreError> {
+        if let Some(token) = request.token.as_deref() {
+            return self.caller_from_token(request, token, now);
+        }
+        let caller = Caller::from_request(request);
+        let state = match caller.agent.as_deref() {
+            Some(agent) => self.store().agent_state(agent)?,
+            None => None,
+        };
+        Ok((caller, state))
     }
 }
 

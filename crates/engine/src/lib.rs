@@ -6,8 +6,11 @@
 //! through it, `warden check` on a laptop and `POST /v1/decide` on a server give the same answer.
 
 mod agents;
+pub mod audit;
+pub mod blast_radius;
 mod decide;
 mod gates;
+pub mod identity;
 mod load;
 mod sessions;
 
@@ -19,9 +22,11 @@ use warden_core::Snapshot;
 use warden_store::{SqliteStore, Store, StoreError};
 
 pub use agents::AgentView;
+pub use audit::{AuditBreak, AuditVerification, CheckpointPolicy};
 pub use decide::{parse_request, BadRequest};
+pub use identity::{KeyRotation, NewCredential, Override, TokenAuth, TokenGrant};
 pub use load::{load_snapshot, LoadError};
-pub use sessions::SessionRequest;
+pub use sessions::{SessionRequest, StartedSession};
 
 /// Why an operation could not be carried out. Decisions never return this: they fail closed.
 #[derive(Debug, thiserror::Error)]
@@ -47,24 +52,33 @@ pub struct Engine {
     store: Arc<dyn Store>,
     clock: Clock,
     config_path: PathBuf,
+    keys: identity::Keys,
+    checkpoints: audit::Checkpoints,
 }
 
 impl Engine {
-    /// Loads the governance file at `config` (and its policies) and opens the SQLite store in the
-    /// state folder `home`, creating it on first use.
+    /// Loads the governance file at `config` (and its policies) and opens the SQLite store and
+    /// the keys in the state folder `home`, creating them on first use.
     pub fn open(config: &Path, home: &Path) -> Result<Engine, EngineError> {
         let snapshot = load_snapshot(config)?;
         let store = SqliteStore::open(&home.join("warden.db"))?;
-        Ok(Engine::new(Arc::new(snapshot), Arc::new(store), config))
+        let keys = identity::Keys::open(&home.join(identity::KEYS_DIR))?;
+        let mut engine = Engine::new(Arc::new(snapshot), Arc::new(store), config);
+        engine.keys = keys;
+        engine.checkpoints = audit::Checkpoints::in_home(home);
+        Ok(engine)
     }
 
-    /// An engine over an already loaded snapshot and an open store.
+    /// An engine over an already loaded snapshot and an open store, with signing keys of its own
+    /// that live as long as it does.
     pub fn new(snapshot: Arc<Snapshot>, store: Arc<dyn Store>, config: &Path) -> Engine {
         Engine {
             snapshot,
             store,
             clock: Arc::new(Timestamp::now),
             config_path: config.to_path_buf(),
+            keys: identity::Keys::ephemeral(),
+            checkpoints: audit::Checkpoints::in_memory(),
         }
     }
 

@@ -1,12 +1,15 @@
 //! Task sessions: a declared scope (resources, paths, tools) and a lifetime that an agent's
-//! calls must stay inside.
+//! calls must stay inside. A session starts with a token scoped to it, which dies with it.
 
 use jiff::SignedDuration;
 use warden_core::audit::AuditEvent;
 use warden_core::authorize::{Session, SessionScope};
+use warden_core::decision::AuditRef;
+use warden_core::identity::token::IssuedToken;
 use warden_core::identity::AgentStatus;
 use warden_core::snapshot::build_glob;
 
+use crate::identity::token_body;
 use crate::{new_id, Engine, EngineError};
 
 /// What `warden session start` asks for.
@@ -24,10 +27,42 @@ pub struct SessionRequest {
     pub ttl: Option<SignedDuration>,
 }
 
+/// A session just started, and a token scoped to it.
+#[derive(Debug, Clone)]
+pub struct StartedSession {
+    pub session: Session,
+    /// Lives `identity.token_ttl`, never past the session's end.
+    pub token: IssuedToken,
+}
+
 impl Engine {
+    /// Starts a task session as [`Engine::start_session`] does, and issues a token scoped to
+    /// it on the operator's say-so (`by`, for the audit trail).
+    ///
+    /// The token is recorded (its id, key and expiry) in the session's `session.start` record.
+    pub fn start_session_with_token(
+        &self,
+        request: &SessionRequest,
+        by: &str,
+    ) -> Result<StartedSession, EngineError> {
+        let (session, token) = self.start(request, Some(by))?;
+        let token = token
+            .ok_or_else(|| EngineError::Refused("the session started without its token".into()))?;
+        Ok(StartedSession { session, token })
+    }
+
     /// Starts a task session after checking that everything it declares exists and that the
     /// agent may act.
     pub fn start_session(&self, request: &SessionRequest) -> Result<Session, EngineError> {
+        self.start(request, None).map(|(session, _)| session)
+    }
+
+    /// Starts a session, with a token scoped to it when `token_by` names who asks for one.
+    fn start(
+        &self,
+        request: &SessionRequest,
+        token_by: Option<&str>,
+    ) -> Result<(Session, Option<IssuedToken>), EngineError> {
         let snapshot = self.snapshot();
         let agent = snapshot
             .agent(&request.agent)
@@ -100,16 +135,40 @@ impl Engine {
                 .map_err(|_| EngineError::Invalid("the session's `--ttl` is too long".into()))?,
             ended_at: None,
         };
+        let mut body = serde_json::json!({ "task": session.task, "scope": session.scope, "expires_at": session.expires_at });
+        // The token is signed before the session is stored, so that both go in one durable
+        // write; until then the session it names does not exist, so it is good for nothing.
+        let token = match token_by {
+            Some(by) => {
+                let credential = self.store().credential(&session.agent)?;
+                let (token, kid) = self.sign_token(
+                    &session.agent,
+                    Some(&session),
+                    None,
+                    credential.as_ref(),
+                    now,
+                )?;
+                let mut recorded = token_body(&token, &kid, "session");
+                recorded["by"] = serde_json::json!(by);
+                body["token"] = recorded;
+                Some(token)
+            }
+            None => None,
+        };
         let event = AuditEvent {
             at: now,
             kind: "session.start".into(),
             agent: Some(session.agent.clone()),
             session: Some(session.id.clone()),
             actor: None,
-            body: serde_json::json!({ "task": session.task, "scope": session.scope, "expires_at": session.expires_at }),
+            body,
         };
-        self.store().insert_session(&session, event)?;
-        Ok(session)
+        let sealed = self.store().insert_session(&session, event)?;
+        self.after_commit(Some(&AuditRef {
+            seq: sealed.seq,
+            hash: sealed.hash,
+        }));
+        Ok((session, token))
     }
 
     pub fn session(&self, id: &str) -> Result<Session, EngineError> {

@@ -3,7 +3,9 @@
 //!
 //! All input is read and checked before anything is decided: if any line is not a request, the
 //! command exits 2 naming every bad line, and nothing is decided, audited or written. A batch is
-//! decided and committed in one transaction.
+//! decided and committed in chunks of [`CHUNK`] requests, one transaction each, and each chunk's
+//! decisions are printed only once its transaction is durable: a decision on stdout is a
+//! decision in the audit trail, even if the process is killed the next instant.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -18,6 +20,10 @@ use crate::cli::Global;
 use crate::commands::open_engine;
 use crate::exit::BadInput;
 use crate::output::Stdout;
+
+/// Requests decided and committed per transaction in a batch: large enough that the durable
+/// write is shared by many decisions, small enough that a decision is acknowledged soon.
+pub const CHUNK: usize = 256;
 
 /// Decide tool calls: one request (JSON) or many (JSON Lines)
 #[derive(Debug, Args)]
@@ -41,11 +47,14 @@ per request, each a JSON document on its own line, whatever --format says:
    \"reasons\": [{{\"rule\", \"risk\", \"effect\", \"message\"}}…],
    \"gate\": {{\"id\", \"status\", \"expires_at\"}} (for a review),
    \"agent\": {{\"id\", \"spiffe_id\"}}, \"audit\": {{\"seq\", \"hash\"}}}}
-Every decision is written to the audit trail; a review opens a gate (see `warden gate`).
+Every decision is written to the audit trail; a review opens a gate (see `warden gate`). A
+batch is committed 256 requests at a time, and a decision is printed only once it is on disk.
 
 The request document:
   agent      the agent's id (or give a token)
-  token      a token issued to the agent
+  token      a token issued to the agent (`warden agent token`, `warden session start`):
+             the call is decided as the token's agent and session; a forged, expired,
+             wrong-audience or revoked token is denied (identity.token-…)
   session    a task session id (`warden session start`), optional
   tool       the tool called (required)
   resource   a resource id such as repo:acme/api; may be left out for net.request (taken
@@ -89,20 +98,21 @@ pub fn run(global: &Global, args: &CheckArgs) -> anyhow::Result<u8> {
     let engine = open_engine(global)?;
 
     // Act.
-    let decisions = match requests.as_slice() {
-        [one] => vec![engine.decide(one)],
-        many => engine.decide_batch(many),
-    };
     let mut out = Stdout::new();
-    for decision in &decisions {
-        out.json_line(decision)?;
+    let mut worst: Option<Outcome> = None;
+    for chunk in requests.chunks(CHUNK) {
+        let decisions = match chunk {
+            [one] => vec![engine.decide(one)],
+            many => engine.decide_batch(many),
+        };
+        // Committed: acknowledge.
+        for decision in &decisions {
+            out.json_line(decision)?;
+        }
+        // The most severe outcome: deny over review over allow (`Outcome` is ordered that way).
+        worst = decisions.iter().map(|d| d.decision).chain(worst).max();
     }
-    // The most severe outcome: deny over review over allow (`Outcome` is ordered that way).
-    let worst = decisions
-        .iter()
-        .map(|d| d.decision)
-        .max()
-        .unwrap_or(Outcome::Deny);
+    let worst = worst.unwrap_or(Outcome::Deny);
     Ok(u8::try_from(worst.exit_code()).unwrap_or(crate::exit::FAILED))
 }
 

@@ -3,10 +3,13 @@
 //! governance file, open the store), then act and print.
 
 pub mod agent;
+pub mod audit;
+pub mod blast_radius;
 pub mod check;
 pub mod demo;
 pub mod gate;
 pub mod init;
+pub mod keys;
 pub mod policy;
 pub mod session;
 pub mod validate;
@@ -19,7 +22,8 @@ use crate::cli::Global;
 pub fn open_engine(global: &Global) -> anyhow::Result<Engine> {
     global.local_only()?;
     tracing::debug!(config = %global.config.display(), home = %global.home.display(), "opening the engine");
-    Ok(Engine::open(&global.config, &global.home)?)
+    let policy = audit::checkpoint_policy()?;
+    Ok(Engine::open(&global.config, &global.home)?.with_checkpoint_policy(policy))
 }
 
 /// Who is acting, for the audit trail: `--by`, else `$USER`, else `operator`.

@@ -22,7 +22,10 @@ Task sessions: start, list, show and end them.
 A session declares what an agent is about to do: the task in words, the resources it needs
 (--repo for repositories, --resource for anything, always by id), the paths it will touch
 (globs) and the tools it will use (the role's tools if none are given), for a limited time.
-Requests name it in their `session` field (the hooks read WARDEN_SESSION). A call inside the
+Requests name it in their `session` field (the hooks read WARDEN_SESSION), or carry the token
+`start` prints, which is scoped to the session: a request with it is decided as the session's
+agent in that session, and the token dies with the session (it lives identity.token_ttl at
+most; `warden agent token ID --session S` gives a fresh one). A call inside the
 session's scope is decided as usual; a call outside it goes to review (session.out-of-scope); a
 call naming an ended, expired or unknown session is denied.
 
@@ -48,7 +51,7 @@ pub struct SessionArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum SessionCommand {
-    /// Start a task session with its declared scope; prints its id
+    /// Start a task session with its declared scope; prints its id and a token scoped to it
     Start(StartArgs),
     /// Live sessions (every session with --all)
     List {
@@ -112,6 +115,15 @@ struct SessionOut<'a> {
     #[serde(flatten)]
     session: &'a Session,
     status: &'static str,
+}
+
+/// A session just started: the session, and a token scoped to it with its own expiry.
+#[derive(Serialize)]
+struct StartedOut<'a> {
+    #[serde(flatten)]
+    session: SessionOut<'a>,
+    token: &'a str,
+    token_expires_at: Timestamp,
 }
 
 fn status(session: &Session, now: Timestamp) -> &'static str {
@@ -186,11 +198,16 @@ pub fn run(global: &Global, args: &SessionArgs) -> anyhow::Result<u8> {
     let mut out = Stdout::new();
     match action {
         Action::Start(request) => {
-            let session = engine.start_session(&request)?;
+            let started = engine.start_session_with_token(&request, &operator(None))?;
+            let session = &started.session;
             match global.format {
-                Format::Json => out.json(&SessionOut {
-                    session: &session,
-                    status: status(&session, now),
+                Format::Json => out.json(&StartedOut {
+                    session: SessionOut {
+                        session,
+                        status: status(session, now),
+                    },
+                    token: &started.token.token,
+                    token_expires_at: started.token.expires_at,
                 })?,
                 Format::Table => {
                     out.line(format!(
@@ -198,12 +215,18 @@ pub fn run(global: &Global, args: &SessionArgs) -> anyhow::Result<u8> {
                         session.id, session.agent
                     ))?;
                     out.line("")?;
-                    details(&mut out, &session, now)?;
+                    details(&mut out, session, now)?;
                     out.line("")?;
                     out.line(format!(
-                        "name it in requests (\"session\": \"{0}\") or set WARDEN_SESSION={0} for the hooks",
+                        "name it in requests (\"session\": \"{0}\") or set WARDEN_SESSION={0} for the hooks,",
                         session.id
                     ))?;
+                    out.line(format!(
+                        "or send this token, scoped to it, until {} (WARDEN_TOKEN for the hooks):",
+                        output::time(started.token.expires_at)
+                    ))?;
+                    out.line("")?;
+                    out.line(format!("  {}", started.token.token))?;
                 }
             }
         }

@@ -10,8 +10,11 @@
 mod common;
 
 mod approvals;
+mod audit_trail;
 mod bad_input;
 mod batch;
+mod blast_radius;
+mod crash;
 mod examples;
 mod gates;
 mod guards;
@@ -21,4 +24,5 @@ mod policies;
 mod rate_limit;
 mod requests;
 mod sessions;
+mod tokens;
 mod validate;

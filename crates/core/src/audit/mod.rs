@@ -6,6 +6,9 @@
 //! inserting a record breaks the chain at that record. Payloads are never recorded raw: a digest
 //! and what was found in them.
 
+pub mod checkpoint;
+pub mod verify;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -43,26 +46,24 @@ pub struct AuditRecord {
 /// The chain hash of a record: SHA-256 over the previous hash and the canonical JSON of
 /// `(seq, event)`. Hex, lowercase.
 pub fn chain_hash(prev_hash: &str, seq: u64, event: &AuditEvent) -> String {
-    #[derive(Serialize)]
-    struct Content<'a> {
-        seq: u64,
-        #[serde(flatten)]
-        event: &'a AuditEvent,
-    }
-    let canonical = serde_jcs::to_vec(&Content { seq, event })
-        .unwrap_or_else(|_| format!("{seq}{event:?}").into_bytes());
-    let mut hasher = Sha256::new();
-    hasher.update(prev_hash.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(&canonical);
-    hex::encode(hasher.finalize())
+    hex::encode(verify::chain_digest(
+        prev_hash,
+        seq,
+        event,
+        &mut Vec::with_capacity(512),
+    ))
 }
 
 impl AuditRecord {
     /// Seals an event after `prev_hash` at `seq`.
     pub fn seal(seq: u64, prev_hash: &str, event: AuditEvent) -> AuditRecord {
         let hash = chain_hash(prev_hash, seq, &event);
-        AuditRecord { seq, event, prev_hash: prev_hash.to_owned(), hash }
+        AuditRecord {
+            seq,
+            event,
+            prev_hash: prev_hash.to_owned(),
+            hash,
+        }
     }
 }
 

@@ -4,6 +4,10 @@
 //! suspends or revokes it; that lifecycle state lives in the store and is read by the engine.
 //! Revocation is for good: re-adding the id to the file does not bring it back.
 
+pub mod credential;
+pub mod keys;
+pub mod token;
+
 use std::fmt;
 
 use jiff::Timestamp;
@@ -69,9 +73,15 @@ impl LifecycleChange {
     /// The status the change leads to from `current`, or why it cannot be made.
     pub fn apply(self, current: AgentStatus) -> Result<AgentStatus, String> {
         match (self, current) {
-            (_, AgentStatus::Revoked) => Err("the agent is revoked for good; add it again under a new id".into()),
-            (LifecycleChange::Suspend, AgentStatus::Suspended) => Err("the agent is already suspended".into()),
-            (LifecycleChange::Resume, AgentStatus::Active) => Err("the agent is not suspended".into()),
+            (_, AgentStatus::Revoked) => {
+                Err("the agent is revoked for good; add it again under a new id".into())
+            }
+            (LifecycleChange::Suspend, AgentStatus::Suspended) => {
+                Err("the agent is already suspended".into())
+            }
+            (LifecycleChange::Resume, AgentStatus::Active) => {
+                Err("the agent is not suspended".into())
+            }
             (LifecycleChange::Suspend, _) => Ok(AgentStatus::Suspended),
             (LifecycleChange::Resume, _) => Ok(AgentStatus::Active),
             (LifecycleChange::Revoke, _) => Ok(AgentStatus::Revoked),
@@ -110,8 +120,16 @@ mod tests {
     #[test]
     fn revoked_is_final() {
         assert!(LifecycleChange::Resume.apply(AgentStatus::Revoked).is_err());
-        assert!(LifecycleChange::Suspend.apply(AgentStatus::Revoked).is_err());
-        assert_eq!(LifecycleChange::Revoke.apply(AgentStatus::Suspended), Ok(AgentStatus::Revoked));
-        assert_eq!(LifecycleChange::Resume.apply(AgentStatus::Suspended), Ok(AgentStatus::Active));
+        assert!(LifecycleChange::Suspend
+            .apply(AgentStatus::Revoked)
+            .is_err());
+        assert_eq!(
+            LifecycleChange::Revoke.apply(AgentStatus::Suspended),
+            Ok(AgentStatus::Revoked)
+        );
+        assert_eq!(
+            LifecycleChange::Resume.apply(AgentStatus::Suspended),
+            Ok(AgentStatus::Active)
+        );
     }
 }
