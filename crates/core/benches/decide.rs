@@ -209,7 +209,10 @@ fn large() -> (Snapshot, ActionRequest, Vec<PolicySource>) {
     // 100 policies over the 22 tools, at most 5 per tool: git.push gets the full 5.
     let mut text = String::new();
     let mut per_tool: HashMap<&str, usize> = HashMap::new();
-    assert!(all_tools.len() * MAX_PER_TOOL >= POLICIES, "not enough tools to spread the policies");
+    assert!(
+        all_tools.len() * MAX_PER_TOOL >= POLICIES,
+        "not enough tools to spread the policies"
+    );
     let mut tool_cycle = all_tools.iter().cycle();
     for i in 0..POLICIES {
         let tool = loop {

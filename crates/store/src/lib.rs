@@ -16,11 +16,11 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use warden_core::audit::checkpoint::Checkpoint;
 use warden_core::audit::{AuditEvent, AuditRecord};
-use warden_core::blast_radius::ReviewState;
-use warden_core::identity::credential::CredentialRecord;
 use warden_core::authorize::Session;
+use warden_core::blast_radius::ReviewState;
 use warden_core::decide::Draft;
 use warden_core::gates::{Answer, Gate, GateStatus};
+use warden_core::identity::credential::CredentialRecord;
 use warden_core::identity::{AgentState, AgentStatus};
 use warden_core::Decision;
 
@@ -144,5 +144,11 @@ pub trait Store: Send + Sync {
         event: AuditEvent,
     ) -> Result<AuditRecord>;
     /// Flags an agent for reassessment (`Some(why)`) or clears the flag (`None`), audited.
-    fn set_flag(&self, agent: &str, flag: Option<&str>, at: Timestamp, event: AuditEvent) -> Result<AuditRecord>;
+    fn set_flag(
+        &self,
+        agent: &str,
+        flag: Option<&str>,
+        at: Timestamp,
+        event: AuditEvent,
+    ) -> Result<AuditRecord>;
 }

@@ -39,10 +39,10 @@ use jiff::Timestamp;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use warden_core::audit::checkpoint::Checkpoint;
 use warden_core::audit::{AuditEvent, AuditRecord};
-use warden_core::blast_radius::ReviewState;
-use warden_core::identity::credential::CredentialRecord;
 use warden_core::authorize::Session;
+use warden_core::blast_radius::ReviewState;
 use warden_core::gates::{Answer, Gate, GateStatus};
+use warden_core::identity::credential::CredentialRecord;
 use warden_core::identity::{AgentState, AgentStatus};
 use warden_core::Decision;
 
@@ -305,7 +305,9 @@ impl Store for SqliteStore {
     }
 
     fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()> {
-        self.write("storing a checkpoint", |tx| identity::insert_checkpoint(tx, checkpoint))
+        self.write("storing a checkpoint", |tx| {
+            identity::insert_checkpoint(tx, checkpoint)
+        })
     }
 
     fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
@@ -344,7 +346,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn set_flag(&self, agent: &str, flag: Option<&str>, at: Timestamp, event: AuditEvent) -> Result<AuditRecord> {
+    fn set_flag(
+        &self,
+        agent: &str,
+        flag: Option<&str>,
+        at: Timestamp,
+        event: AuditEvent,
+    ) -> Result<AuditRecord> {
         self.write("flagging an agent", |tx| {
             identity::set_flag(tx, agent, flag, at)?;
             audit::append(tx, event)

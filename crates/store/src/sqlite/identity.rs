@@ -18,7 +18,14 @@ pub(super) fn credential(conn: &Connection, agent: &str) -> Result<Option<Creden
         .query_row(
             "SELECT agent, hash, issued_at, expires_at FROM credentials WHERE agent = ?1",
             [agent],
-            |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, String>(3)?)),
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
+            },
         )
         .optional()
         .context("reading a credential")?;
@@ -40,7 +47,12 @@ pub(super) fn put_credential(conn: &Connection, record: &CredentialRecord) -> Re
         "INSERT INTO credentials (agent, hash, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (agent) DO UPDATE SET hash = excluded.hash, issued_at = excluded.issued_at,
              expires_at = excluded.expires_at",
-        params![record.agent, record.hash, ts(record.issued_at), ts(record.expires_at)],
+        params![
+            record.agent,
+            record.hash,
+            ts(record.issued_at),
+            ts(record.expires_at)
+        ],
     )
     .context("storing a credential")?;
     Ok(())
@@ -63,13 +75,25 @@ pub(super) fn checkpoints(conn: &Connection) -> Result<Vec<Checkpoint>> {
         .context("reading checkpoints")?;
     let rows = statement
         .query_map([], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, String>(3)?, row.get::<_, String>(4)?))
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+            ))
         })
         .context("reading checkpoints")?;
     let mut out = Vec::new();
     for row in rows {
         let (seq, hash, at, key_id, signature) = row.context("reading checkpoints")?;
-        out.push(Checkpoint { seq: parse_seq(seq)?, at: parse_ts("checkpoint", &at)?, hash, key_id, signature });
+        out.push(Checkpoint {
+            seq: parse_seq(seq)?,
+            at: parse_ts("checkpoint", &at)?,
+            hash,
+            key_id,
+            signature,
+        });
     }
     Ok(out)
 }
@@ -92,9 +116,17 @@ pub(super) fn review_states(conn: &Connection) -> Result<BTreeMap<String, Review
         .context("reading blast-radius reviews")?;
     let mut out = BTreeMap::new();
     for row in rows {
-        let (agent, reviewed_at, fingerprint, flagged) = row.context("reading blast-radius reviews")?;
+        let (agent, reviewed_at, fingerprint, flagged) =
+            row.context("reading blast-radius reviews")?;
         let reviewed_at = parse_opt_ts(&format!("review of `{agent}`"), reviewed_at)?;
-        out.insert(agent, ReviewState { reviewed_at, fingerprint, flagged });
+        out.insert(
+            agent,
+            ReviewState {
+                reviewed_at,
+                fingerprint,
+                flagged,
+            },
+        );
     }
     Ok(out)
 }
@@ -116,7 +148,12 @@ pub(super) fn mark_reviewed(
     Ok(())
 }
 
-pub(super) fn set_flag(conn: &Connection, agent: &str, flag: Option<&str>, at: jiff::Timestamp) -> Result<()> {
+pub(super) fn set_flag(
+    conn: &Connection,
+    agent: &str,
+    flag: Option<&str>,
+    at: jiff::Timestamp,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO blast_reviews (agent, flagged, flagged_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (agent) DO UPDATE SET flagged = excluded.flagged, flagged_at = excluded.flagged_at",
