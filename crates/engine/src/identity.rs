@@ -5,7 +5,7 @@
 //! checkpoint key in files under `<home>/keys/` ([`key_files`]), issues and rotates credentials
 //! (the store keeps only their hash), trades a credential, or the local operator's say-so, for a
 //! short-lived token, rotates the signing keys, and resolves the caller of a request that carries
-//! a token ([`Engine::caller_from_token`], used by the decision pipeline).
+//! a token (`Engine::caller_from_token`, used by the decision pipeline).
 //!
 //! **Audience.** Warden issues every token for, and accepts only tokens for, one audience:
 //! `spiffe://<trust_domain>/warden` ([`audience`]). A token minted for another service of the
