@@ -113,9 +113,9 @@ namespace Warden {{
 pub struct Policies {
     authorizer: Authorizer,
     entities: Entities,
-    /// Tool name → the policies that can apply to it, with the implicit permit. A tool with no
+    /// Tool name → the policies that can apply to it. A tool with no
     /// entry has none.
-    slices: HashMap<String, PolicySet>,
+    slices: HashMap<String, Slice>,
     /// Policies annotated `@review`.
     review: HashSet<PolicyId>,
     /// `@risk` annotations by policy.
@@ -136,9 +136,6 @@ impl std::fmt::Debug for Policies {
             .finish()
     }
 }
-
-const IMPLICIT_PERMIT: &str = "permit(principal, action, resource);";
-const IMPLICIT_PERMIT_ID: &str = "warden.implicit-permit";
 
 impl Policies {
     /// Parses, validates and slices the policy files. Reports every problem of every file.
@@ -258,8 +255,6 @@ impl Policies {
         let resource_type = type_name("Warden::Resource")?;
         let role_type = type_name("Warden::Role")?;
         let action_type = type_name("Warden::Action")?;
-        let permit = Policy::parse(Some(PolicyId::new(IMPLICIT_PERMIT_ID)), IMPLICIT_PERMIT)
-            .map_err(|e| e.to_string())?;
 
         let mut per_action: HashMap<String, Vec<Policy>> = HashMap::new();
         let mut any_action: Vec<Policy> = Vec::new();
@@ -312,13 +307,14 @@ impl Policies {
             if specific.is_empty() && any_action.is_empty() {
                 continue;
             }
-            let set = PolicySet::from_policies(
-                std::iter::once(permit.clone())
-                    .chain(any_action.iter().cloned())
-                    .chain(specific),
+            let reads = ContextReads::of(any_action.iter().chain(&specific));
+            let policies = PolicySet::from_policies(
+                // The implicit `permit` is not handed to Cedar: Warden reads only which forbids
+                // matched and which errored, so evaluating a permit would cost without telling.
+                any_action.iter().cloned().chain(specific),
             )
             .map_err(|e| e.to_string())?;
-            slices.insert(tool, set);
+            slices.insert(tool, Slice { policies, reads });
         }
 
         let mut entities = Vec::new();
@@ -403,10 +399,10 @@ impl Policies {
         context: &PolicyContext<'_>,
         reasons: &mut Vec<Reason>,
     ) {
-        let Some(set) = self.slices.get(tool) else {
+        let Some(slice) = self.slices.get(tool) else {
             return;
         };
-        let request = match self.request(agent, tool, resource, context) {
+        let request = match self.request(agent, tool, resource, context, &slice.reads) {
             Ok(request) => request,
             Err(message) => {
                 reasons.push(Reason::of(
@@ -416,18 +412,18 @@ impl Policies {
                 return;
             }
         };
-        let response = self.authorizer.is_authorized(&request, set, &self.entities);
+        let response = self
+            .authorizer
+            .is_authorized(&request, &slice.policies, &self.entities);
         for error in response.diagnostics().errors() {
             reasons.push(Reason::of(
                 &rules::POLICY_ERROR,
                 format!("policy evaluation failed: {error}"),
             ));
         }
-        let mut matched: Vec<&PolicyId> = response
-            .diagnostics()
-            .reason()
-            .filter(|id| AsRef::<str>::as_ref(id) != IMPLICIT_PERMIT_ID)
-            .collect();
+        // Every policy in a slice is a forbid, so the determining policies are the forbids that
+        // matched (Cedar's own decision is always deny without a permit, and is not used).
+        let mut matched: Vec<&PolicyId> = response.diagnostics().reason().collect();
         matched.sort_by(|a, b| AsRef::<str>::as_ref(a).cmp(AsRef::<str>::as_ref(b)));
         for id in matched {
             let is_review = self.review.contains(id);
@@ -455,42 +451,42 @@ impl Policies {
         tool: &str,
         resource: &str,
         c: &PolicyContext<'_>,
+        reads: &ContextReads,
     ) -> Result<Request, String> {
         let mut pairs: Vec<(String, RestrictedExpression)> = Vec::with_capacity(9);
         let string = |s: &str| RestrictedExpression::new_string(s.to_owned());
-        if let Some(branch) = c.branch {
+        let long = |n: usize| RestrictedExpression::new_long(i64::try_from(n).unwrap_or(i64::MAX));
+        if let Some(branch) = c.branch.filter(|_| reads.branch) {
             pairs.push(("branch".into(), string(branch)));
         }
         if let Some(files) = c.files {
-            pairs.push((
-                "files".into(),
-                RestrictedExpression::new_set(files.iter().map(|f| string(f))),
-            ));
-            pairs.push((
-                "file_count".into(),
-                RestrictedExpression::new_long(files.len() as i64),
-            ));
+            if reads.files {
+                let set = RestrictedExpression::new_set(files.iter().map(|f| string(f)));
+                pairs.push(("files".into(), set));
+            }
+            if reads.file_count {
+                pairs.push(("file_count".into(), long(files.len())));
+            }
         }
-        if let Some(classes) = c.path_classes {
-            pairs.push((
-                "path_classes".into(),
-                RestrictedExpression::new_set(classes.iter().map(|f| string(f))),
-            ));
+        if let Some(classes) = c.path_classes.filter(|_| reads.path_classes) {
+            let set = RestrictedExpression::new_set(classes.iter().map(|f| string(f)));
+            pairs.push(("path_classes".into(), set));
         }
-        if let Some(host) = c.host {
+        if let Some(host) = c.host.filter(|_| reads.host) {
             pairs.push(("host".into(), string(host)));
         }
-        if let Some(session) = c.session {
+        if let Some(session) = c.session.filter(|_| reads.session) {
             pairs.push(("session".into(), string(session)));
         }
-        if let Some(depth) = c.chain_depth {
-            pairs.push((
-                "chain_depth".into(),
-                RestrictedExpression::new_long(depth as i64),
-            ));
+        if let Some(depth) = c.chain_depth.filter(|_| reads.chain_depth) {
+            pairs.push(("chain_depth".into(), long(depth)));
         }
-        pairs.push(("hour".into(), RestrictedExpression::new_long(c.hour)));
-        pairs.push(("weekday".into(), RestrictedExpression::new_long(c.weekday)));
+        if reads.hour {
+            pairs.push(("hour".into(), RestrictedExpression::new_long(c.hour)));
+        }
+        if reads.weekday {
+            pairs.push(("weekday".into(), RestrictedExpression::new_long(c.weekday)));
+        }
         let context = Context::from_pairs(pairs).map_err(|e| e.to_string())?;
         Request::new(
             uid(&self.agent_type, agent),
@@ -500,6 +496,77 @@ impl Policies {
             None,
         )
         .map_err(|e| e.to_string())
+    }
+}
+
+/// The policies that can apply to one tool, and which context attributes they read.
+struct Slice {
+    policies: PolicySet,
+    reads: ContextReads,
+}
+
+/// Which context attributes a set of policies reads. Building the Cedar context is a good part of
+/// a decision's cost, so a call's context holds only what its slice's policies can look at.
+/// The test is conservative: an attribute counts as read when its name appears anywhere in a
+/// policy's text, and a policy that uses `context` other than as `context.x` or `context has x`
+/// reads everything.
+#[derive(Debug, Clone, Copy, Default)]
+struct ContextReads {
+    branch: bool,
+    files: bool,
+    file_count: bool,
+    path_classes: bool,
+    host: bool,
+    session: bool,
+    chain_depth: bool,
+    hour: bool,
+    weekday: bool,
+}
+
+impl ContextReads {
+    fn of<'p>(policies: impl IntoIterator<Item = &'p Policy>) -> ContextReads {
+        static WORD: std::sync::LazyLock<Option<regex::Regex>> =
+            std::sync::LazyLock::new(|| regex::Regex::new(r"[A-Za-z_][A-Za-z0-9_]*").ok());
+        static WHOLE: std::sync::LazyLock<Option<regex::Regex>> =
+            std::sync::LazyLock::new(|| regex::Regex::new(r"\bcontext\b\s*(\.|has\b)").ok());
+        let mut reads = ContextReads::default();
+        for policy in policies {
+            let text = policy.to_string();
+            let mentions = text.matches("context").count();
+            let attribute_uses = WHOLE.as_ref().map_or(0, |re| re.find_iter(&text).count());
+            if WORD.is_none() || mentions != attribute_uses {
+                return ContextReads::everything();
+            }
+            for word in WORD.iter().flat_map(|re| re.find_iter(&text)) {
+                match word.as_str() {
+                    "branch" => reads.branch = true,
+                    "files" => reads.files = true,
+                    "file_count" => reads.file_count = true,
+                    "path_classes" => reads.path_classes = true,
+                    "host" => reads.host = true,
+                    "session" => reads.session = true,
+                    "chain_depth" => reads.chain_depth = true,
+                    "hour" => reads.hour = true,
+                    "weekday" => reads.weekday = true,
+                    _ => {}
+                }
+            }
+        }
+        reads
+    }
+
+    fn everything() -> ContextReads {
+        ContextReads {
+            branch: true,
+            files: true,
+            file_count: true,
+            path_classes: true,
+            host: true,
+            session: true,
+            chain_depth: true,
+            hour: true,
+            weekday: true,
+        }
     }
 }
 
@@ -564,4 +631,34 @@ fn diagnostic_errors(
             located(source, offset, &format!("{what}: {e}{help}"))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reads(text: &str) -> ContextReads {
+        let policy = Policy::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+        ContextReads::of([&policy])
+    }
+
+    #[test]
+    fn a_slice_reads_only_the_attributes_its_policies_name() {
+        let r = reads(
+            r#"forbid (principal, action, resource) when { context has branch && context.branch like "hotfix/*" };"#,
+        );
+        assert!(r.branch);
+        assert!(!(r.files || r.file_count || r.host || r.hour || r.weekday || r.session));
+        let r = reads(
+            r#"forbid (principal, action, resource) when { context has file_count && context.file_count > 200 };"#,
+        );
+        assert!(r.file_count && !r.files && !r.branch);
+    }
+
+    #[test]
+    fn a_policy_using_the_whole_context_reads_everything() {
+        let r = reads(r#"forbid (principal, action, resource) when { context == {} };"#);
+        assert!(r.branch && r.files && r.file_count && r.path_classes && r.host);
+        assert!(r.session && r.chain_depth && r.hour && r.weekday);
+    }
 }

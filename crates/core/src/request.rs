@@ -79,10 +79,16 @@ impl ActionRequest {
         if let Some(files) = normalized.context.files.as_mut() {
             files.sort();
         }
-        // Serializing a struct of strings cannot fail; fall back to the debug form rather than
-        // panic so the digest is still deterministic.
-        let canonical = serde_jcs::to_vec(&normalized)
-            .unwrap_or_else(|_| format!("{normalized:?}").into_bytes());
+        // The request holds strings and lists of strings only, so its canonical form always
+        // exists; the general serializer stays as the fallback the fast encoder is tested against.
+        let mut canonical = Vec::with_capacity(256);
+        let fast = serde_json::to_value(&normalized)
+            .map(|value| crate::audit::verify::write_canonical(&mut canonical, &value))
+            .unwrap_or(false);
+        if !fast {
+            canonical = serde_jcs::to_vec(&normalized)
+                .unwrap_or_else(|_| format!("{normalized:?}").into_bytes());
+        }
         hex::encode(Sha256::digest(canonical))
     }
 
@@ -230,6 +236,26 @@ mod tests {
         );
         assert_eq!(host("api.example/v1"), Some(Ok("api.example".into())));
         assert_eq!(host("https:///nohost"), Some(Ok("nohost".into())));
+    }
+
+    #[test]
+    fn digest_is_sha256_over_rfc8785() {
+        let mut r = ActionRequest {
+            agent: Some("bot".into()),
+            token: Some("eyJ".into()),
+            tool: "git.push".into(),
+            resource: Some("repo:t/é\"x".into()),
+            ..Default::default()
+        };
+        r.context.files = Some(vec!["z\n".into(), "a\u{1}".into()]);
+        r.context.branch = Some("main".into());
+        let mut expected = r.clone();
+        expected.token = None;
+        if let Some(files) = expected.context.files.as_mut() {
+            files.sort();
+        }
+        let jcs = serde_jcs::to_vec(&expected).unwrap_or_default();
+        assert_eq!(r.digest(None, None), hex::encode(Sha256::digest(jcs)));
     }
 
     #[test]

@@ -85,6 +85,12 @@ pub fn canonical_content(seq: u64, event: &AuditEvent, out: &mut Vec<u8>) -> boo
     true
 }
 
+/// Appends the canonical JSON (RFC 8785) of any JSON value to `out`; false (with `out` partly
+/// written) only for a number JCS cannot represent. The approval digest of a request uses it too.
+pub fn write_canonical(out: &mut Vec<u8>, value: &Value) -> bool {
+    write_value(out, value)
+}
+
 fn write_value(out: &mut Vec<u8>, value: &Value) -> bool {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
