@@ -19,7 +19,8 @@ use serde::Serialize;
 pub enum Format {
     /// Aligned plain text.
     Table,
-    /// One JSON document on stdout (JSON Lines for streams).
+    /// One JSON document on stdout (JSON Lines for streams); `jsonl` is the same.
+    #[value(alias = "jsonl")]
     Json,
 }
 
