@@ -413,6 +413,9 @@ fn export_is_the_whole_chain_in_json_lines() {
     assert_eq!(all[4]["kind"], "agent.suspend");
     // `--format json` is the same stream.
     assert_eq!(org.warden_json(&["audit", "export"]).json_lines(), all);
+    // And `--format jsonl`, as CONTRACTS §4 spells it.
+    let run = org.warden(&["audit", "export", "--format", "jsonl"]);
+    assert_eq!(run.json_lines(), all);
     // And from a seq on.
     let run = org.warden(&["audit", "export", "--after", "3"]);
     assert_eq!(run.json_lines().len(), 2);
