@@ -55,14 +55,19 @@ pub fn plan_rewrite(
     governance: &Governance,
     removals: &[Removal],
 ) -> Result<String, PlanError> {
-    // (agent index, grant index) → accesses to remove.
+    // (agent index, grant index) → accesses to remove. Agents are looked up by id once: a plan
+    // for a large organisation has hundreds of thousands of removals.
+    let agent_index: std::collections::HashMap<&str, usize> = governance
+        .agents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id.as_str(), i))
+        .collect();
     let mut edits: BTreeMap<(usize, usize), BTreeSet<Access>> = BTreeMap::new();
     for removal in removals {
-        let (a, agent) = governance
-            .agents
-            .iter()
-            .enumerate()
-            .find(|(_, a)| a.id == removal.agent)
+        let (a, agent) = agent_index
+            .get(removal.agent.as_str())
+            .and_then(|&a| governance.agents.get(a).map(|agent| (a, agent)))
             .ok_or_else(|| PlanError::UnknownAgent {
                 agent: removal.agent.clone(),
             })?;
