@@ -102,10 +102,11 @@ fn approval_does_not_override_a_later_deny() {
 #[test]
 fn approval_after_the_gate_expired_is_refused() {
     let org = Org::base_with(&[(GATES_EXTRA, "  expires_after: 1s")]);
-    let started = Instant::now();
     let request = push("main", &["src/lib.rs"]);
     let gate = org.check(&request).gate_id();
-    sleep_until(started, Duration::from_millis(1200));
+    // Counted from when the gate certainly exists: the expiry runs from its creation.
+    let created = Instant::now();
+    sleep_until(created, Duration::from_millis(1200));
     org.approve(&gate, "rev@test.dev").code(1);
     assert_eq!(org.gate_status(&gate), "expired");
     org.check(&request)
@@ -116,11 +117,11 @@ fn approval_after_the_gate_expired_is_refused() {
 #[test]
 fn approved_gate_that_expired_lets_nothing_through() {
     let org = Org::base_with(&[(GATES_EXTRA, "  expires_after: 1s")]);
-    let started = Instant::now();
     let request = push("main", &["src/lib.rs"]);
     let gate = org.check(&request).gate_id();
+    let created = Instant::now();
     org.approve(&gate, "rev@test.dev").ok();
-    sleep_until(started, Duration::from_millis(1200));
+    sleep_until(created, Duration::from_millis(1200));
     let after = org.check(&request);
     after
         .reviewed(&["gate.protected-branch"])

@@ -100,8 +100,8 @@ fn ended_session_is_denied() {
 #[test]
 fn expired_session_is_denied() {
     let org = Org::base();
-    let started = Instant::now();
     let session = org.start_session("bot", &["--repo", "repo:t/app", "--ttl", "1s"]);
+    let started = Instant::now();
     let request = in_session(req("bot", "fs.read", "repo:t/app", json!(null)), &session);
     sleep_until(started, Duration::from_millis(1200));
     org.check(&request).denied(&["session.invalid"]);

@@ -182,8 +182,8 @@ fn credential_trades_for_a_token_and_rotation_revokes_the_old_one() {
 #[test]
 fn expired_credential_is_refused() {
     let org = Org::base_with(&[(ROOT_EXTRA, "identity: { credential_max_age: 1s }")]);
-    let start = Instant::now();
     let credential = issue(&org, "other");
+    let start = Instant::now();
     sleep_until(start, Duration::from_millis(1500));
     org.warden(&["agent", "token", "other", "--credential", &credential])
         .refused()
@@ -363,8 +363,8 @@ fn each_kind_of_bad_token_is_denied_with_its_own_rule() {
         .allowed();
 
     // Expired.
-    let start = Instant::now();
     let short = token(&org, "bot", &["--ttl", "1s"]);
+    let start = Instant::now();
     sleep_until(start, Duration::from_millis(2100));
     org.check(&read_app(&short))
         .denied(&["identity.token-expired"]);
@@ -400,11 +400,12 @@ fn suspension_denies_the_next_decision_of_a_token() {
 
 #[test]
 fn key_rotation_keeps_old_tokens_valid_until_they_expire() {
-    let org = Org::base_with(&[(ROOT_EXTRA, "identity: { token_ttl: 2s, token_max_ttl: 2s }")]);
-    let start = Instant::now();
+    // Long enough that the checks below run well inside the old token's life on a slow machine.
+    let org = Org::base_with(&[(ROOT_EXTRA, "identity: { token_ttl: 4s, token_max_ttl: 4s }")]);
     let old = token(&org, "bot", &[]);
     let run = org.warden_json(&["keys", "rotate"]);
     run.ok();
+    let rotated = Instant::now();
     let rotation = run.json();
     let (old_header, _) = decode(&old);
     assert_eq!(rotation["previous"], old_header["kid"], "{rotation}");
@@ -423,7 +424,7 @@ fn key_rotation_keeps_old_tokens_valid_until_they_expire() {
     assert!(records(&org).iter().any(|r| r["kind"] == "keys.rotate"));
 
     // Once no token of the old key can be valid, it drops out of the JWKS.
-    sleep_until(start, Duration::from_millis(3200));
+    sleep_until(rotated, Duration::from_millis(5200));
     let jwks = org.warden(&["keys", "jwks"]).json();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1, "{jwks}");
     assert_eq!(jwks["keys"][0]["kid"], rotation["current"]);
