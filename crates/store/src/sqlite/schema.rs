@@ -15,10 +15,25 @@ use super::codec::Context;
 use crate::{Result, StoreError};
 
 /// The migrations, in order. `MIGRATIONS[i]` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build reads and writes.
 pub(super) const SUPPORTED: i64 = MIGRATIONS.len() as i64;
+
+/// Version 3: reading activity back out of the trail by kind and time (the dashboard, the
+/// monitor), and the GitHub webhook deliveries already taken in, so a redelivery is dropped.
+const V3: &str = r#"
+CREATE INDEX audit_by_kind_at ON audit (kind, at);
+CREATE INDEX audit_by_agent_at ON audit (agent, at);
+
+CREATE TABLE webhook_deliveries (
+    source      TEXT NOT NULL,              -- 'github'
+    delivery    TEXT NOT NULL,              -- X-GitHub-Delivery
+    received_at TEXT NOT NULL,
+    audit_seq   INTEGER,                    -- the audit record it produced, if any
+    PRIMARY KEY (source, delivery)
+) STRICT;
+"#;
 
 /// Version 2: agents' credentials (hashes only), signed audit checkpoints, and blast-radius
 /// reviews and flags.
