@@ -22,7 +22,7 @@ use warden_core::decide::Draft;
 use warden_core::gates::{Answer, Gate, GateStatus};
 use warden_core::identity::credential::CredentialRecord;
 use warden_core::identity::{AgentState, AgentStatus};
-use warden_core::Decision;
+use warden_core::{Decision, Outcome};
 
 pub use sqlite::SqliteStore;
 
@@ -44,6 +44,54 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which decisions the dashboard reads: an agent, a resource, a time window, how wide one bar of
+/// the activity plot is, and how many recent decisions to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityQuery {
+    pub agent: Option<String>,
+    pub resource: Option<String>,
+    /// Decisions at or after this time only.
+    pub since: Option<Timestamp>,
+    /// Decisions before this time only.
+    pub until: Option<Timestamp>,
+    /// The width of one bucket of the time series, in seconds (at least 1).
+    pub bucket_seconds: i64,
+    /// How many of the newest matching decisions to return in full.
+    pub recent: usize,
+}
+
+/// Decisions of one agent on one resource with one outcome, counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionCount {
+    pub agent: String,
+    /// The resource the call targeted (derived `api:` host for a `net.request` without one);
+    /// empty when the request named none.
+    pub resource: String,
+    pub outcome: Outcome,
+    pub count: u64,
+}
+
+/// One agent's decisions in one time bucket, by outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityBucket {
+    pub agent: String,
+    pub start: Timestamp,
+    pub allow: u64,
+    pub deny: u64,
+    pub review: u64,
+}
+
+/// What [`Store::decision_activity`] returns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecisionActivity {
+    /// Counts by agent, resource and outcome, sorted by agent then resource.
+    pub counts: Vec<DecisionCount>,
+    /// Counts by agent and time bucket, sorted by agent then time.
+    pub series: Vec<ActivityBucket>,
+    /// The newest matching decision records, newest first.
+    pub recent: Vec<AuditRecord>,
+}
 
 /// One decision to commit: the draft the core produced plus what the store must do with it.
 #[derive(Debug, Clone)]
@@ -151,4 +199,11 @@ pub trait Store: Send + Sync {
         at: Timestamp,
         event: AuditEvent,
     ) -> Result<AuditRecord>;
+
+    // --- activity -------------------------------------------------------------------------
+
+    /// Decision records of the audit trail (kind `decision`) matching `query`, counted by agent,
+    /// resource and outcome and by agent over time, with the newest in full: what the dashboard
+    /// shows. Reads only.
+    fn decision_activity(&self, query: &ActivityQuery) -> Result<DecisionActivity>;
 }

@@ -21,6 +21,7 @@
 //! sessions), the decision commit ([`decisions`]), the schema and its migrations ([`schema`]),
 //! and the column encodings ([`codec`]).
 
+mod activity;
 mod audit;
 mod codec;
 mod decisions;
@@ -47,7 +48,7 @@ use warden_core::identity::{AgentState, AgentStatus};
 use warden_core::Decision;
 
 use self::codec::{is_busy, Context};
-use crate::{DecisionWrite, Result, Store, StoreError};
+use crate::{ActivityQuery, DecisionActivity, DecisionWrite, Result, Store, StoreError};
 
 /// How long a write waits for another connection's transaction before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -357,5 +358,10 @@ impl Store for SqliteStore {
             identity::set_flag(tx, agent, flag, at)?;
             audit::append(tx, event)
         })
+    }
+
+    fn decision_activity(&self, query: &ActivityQuery) -> Result<DecisionActivity> {
+        let conn = self.conn();
+        activity::decision_activity(&conn, query)
     }
 }
