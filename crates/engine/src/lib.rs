@@ -8,6 +8,7 @@
 mod agents;
 pub mod audit;
 pub mod blast_radius;
+pub mod dashboard;
 mod decide;
 mod gates;
 pub mod identity;
