@@ -80,10 +80,34 @@ impl Engine {
     /// Decides requests in order and commits them in one transaction (one durable write for
     /// the batch). Returns one decision per request, in order.
     pub fn decide_batch(&self, requests: &[ActionRequest]) -> Vec<Decision> {
+        self.decide_batch_as(requests, false)
+            .into_iter()
+            .map(|d| d.unwrap_or_else(|refused| fail_closed(None, &refused.message)))
+            .collect()
+    }
+
+    /// [`Engine::decide_batch`] for callers that authenticate with the token a request carries
+    /// (the server's `POST /v1/decide`, CONTRACTS §3a "Over HTTP the same token gets 401 before
+    /// any decision is made"): a request whose token is forged, expired, for another audience
+    /// or revoked is not decided, audited or rate-limited at all; its slot holds the
+    /// `identity.token-…` reason that refused it. The others are decided and committed as in
+    /// `decide_batch`, in one transaction.
+    pub fn decide_batch_authenticated(
+        &self,
+        requests: &[ActionRequest],
+    ) -> Vec<Result<Decision, Reason>> {
+        self.decide_batch_as(requests, true)
+    }
+
+    fn decide_batch_as(
+        &self,
+        requests: &[ActionRequest],
+        refuse_bad_tokens: bool,
+    ) -> Vec<Result<Decision, Reason>> {
         let snapshot = self.snapshot();
         let now = self.now();
         let mut writes = Vec::with_capacity(requests.len());
-        let mut early: Vec<Option<Decision>> = Vec::with_capacity(requests.len());
+        let mut early: Vec<Option<Result<Decision, Reason>>> = Vec::with_capacity(requests.len());
         for request in requests {
             let lookups = (|| {
                 let (caller, state) = self.resolve_caller(request, now)?;
@@ -94,6 +118,19 @@ impl Engine {
                 Ok::<_, StoreError>((caller, state, session))
             })();
             match lookups {
+                Ok((caller, _, _))
+                    if refuse_bad_tokens && request.token.is_some() && token_refused(&caller) =>
+                {
+                    let reason = caller
+                        .reasons
+                        .iter()
+                        .find(|r| is_token_rule(r))
+                        .cloned()
+                        .unwrap_or_else(|| {
+                            Reason::of(&rules::IDENTITY_TOKEN_INVALID, "the token was refused")
+                        });
+                    early.push(Some(Err(reason)));
+                }
                 Ok((caller, state, session)) => {
                     let facts = Facts {
                         caller,
@@ -108,8 +145,18 @@ impl Engine {
                     });
                     early.push(None);
                 }
-                Err(e) => early.push(Some(fail_closed(request.agent.as_deref(), &e.to_string()))),
+                Err(e) => early.push(Some(Ok(fail_closed(
+                    request.agent.as_deref(),
+                    &e.to_string(),
+                )))),
             }
+        }
+        if writes.is_empty() {
+            // Nothing to commit (every request refused or failed): no empty transaction.
+            return early
+                .into_iter()
+                .map(|d| d.unwrap_or_else(|| Ok(fail_closed(None, "no decision was produced"))))
+                .collect();
         }
         let committed = match self.store().commit_decisions(&writes) {
             Ok(decisions) => {
@@ -132,8 +179,11 @@ impl Engine {
         early
             .into_iter()
             .map(|d| {
-                d.or_else(|| committed.next())
-                    .unwrap_or_else(|| fail_closed(None, "the store returned too few decisions"))
+                d.unwrap_or_else(|| {
+                    Ok(committed.next().unwrap_or_else(|| {
+                        fail_closed(None, "the store returned too few decisions")
+                    }))
+                })
             })
             .collect()
     }
@@ -156,6 +206,24 @@ impl Engine {
         };
         Ok((caller, state))
     }
+}
+
+/// Whether a reason is a refusal of the token itself (`identity.token-…`).
+fn is_token_rule(reason: &Reason) -> bool {
+    [
+        &rules::IDENTITY_TOKEN_INVALID,
+        &rules::IDENTITY_TOKEN_EXPIRED,
+        &rules::IDENTITY_TOKEN_AUDIENCE,
+        &rules::IDENTITY_TOKEN_REVOKED,
+    ]
+    .iter()
+    .any(|rule| reason.rule == rule.id)
+}
+
+/// Whether the caller's token was refused (as opposed to a token that is good but disagrees
+/// with what the request names, which is decided and denied).
+fn token_refused(caller: &Caller) -> bool {
+    caller.reasons.iter().any(is_token_rule)
 }
 
 /// The decision when Warden cannot decide: deny, and say why.

@@ -102,7 +102,7 @@ impl Keys {
         self.files.as_ref()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, KeySet> {
+    pub(crate) fn read(&self) -> std::sync::RwLockReadGuard<'_, KeySet> {
         // A panic while the lock was held cannot leave a half-replaced key set: replacing it is
         // one assignment.
         self.tokens.read().unwrap_or_else(PoisonError::into_inner)
@@ -121,7 +121,7 @@ impl Keys {
     }
 
     /// Reloads when the files name another current key than the one in memory.
-    fn refresh(&self) -> Result<(), EngineError> {
+    pub(crate) fn refresh(&self) -> Result<(), EngineError> {
         let Some(files) = &self.files else {
             return Ok(());
         };
@@ -132,7 +132,7 @@ impl Keys {
         Ok(())
     }
 
-    fn verify(
+    pub(crate) fn verify(
         &self,
         verifier: &TokenVerifier,
         token: &str,
@@ -611,12 +611,52 @@ impl Engine {
         ))
     }
 
+    /// Authenticates a bearer token as an agent's, as `POST /v1/decide` would: verified
+    /// (cached), and not revoked (checked every time). For the server's endpoints other than
+    /// deciding, which act on the token's agent rather than decide a request.
+    pub fn authenticate_agent(&self, token: &str) -> Result<VerifiedToken, AgentAuthError> {
+        let governance = &self.snapshot().governance;
+        let verifier = TokenVerifier::new(
+            governance.trust_domain.as_str(),
+            audience(&governance.trust_domain),
+        );
+        let now = self.now();
+        let verified = self
+            .keys
+            .verify(&verifier, token, now)
+            .map_err(AgentAuthError::Token)?;
+        let state = self.store().agent_state(&verified.agent)?;
+        let revoked = match state.filter(|s| s.status == AgentStatus::Revoked) {
+            Some(state) => Err(TokenError::Revoked {
+                issued_at: verified.issued_at,
+                revoked_at: state.changed_at,
+            }),
+            None => {
+                let credential = self.store().credential(&verified.agent)?;
+                check_not_revoked(&verified, credential.map(|c| c.issued_at))
+            }
+        };
+        revoked.map_err(AgentAuthError::Token)?;
+        Ok(verified)
+    }
+
     fn status_of(&self, agent: &str) -> Result<AgentStatus, EngineError> {
         Ok(self
             .store()
             .agent_state(agent)?
             .map_or(AgentStatus::Active, |s| s.status))
     }
+}
+
+/// Why [`Engine::authenticate_agent`] refused a token.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentAuthError {
+    /// The token is forged, expired, for another audience, or revoked.
+    #[error(transparent)]
+    Token(TokenError),
+    /// The store could not say whether it is revoked.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// What the audit trail keeps of a token: its id, key and expiry, and how it was obtained

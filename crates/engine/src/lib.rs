@@ -13,6 +13,7 @@ mod decide;
 mod gates;
 pub mod identity;
 mod load;
+pub mod operators;
 mod sessions;
 
 use std::path::{Path, PathBuf};
@@ -24,9 +25,10 @@ use warden_store::{SqliteStore, Store, StoreError};
 
 pub use agents::AgentView;
 pub use audit::{AuditBreak, AuditVerification, CheckpointPolicy};
-pub use decide::{parse_request, BadRequest};
-pub use identity::{KeyRotation, NewCredential, Override, TokenAuth, TokenGrant};
+pub use decide::{check_request, parse_request, BadRequest};
+pub use identity::{AgentAuthError, KeyRotation, NewCredential, Override, TokenAuth, TokenGrant};
 pub use load::{load_snapshot, LoadError};
+pub use operators::{OperatorIdentity, OperatorRole, OperatorToken, OperatorTokenError};
 pub use sessions::{SessionRequest, StartedSession};
 
 /// Why an operation could not be carried out. Decisions never return this: they fail closed.
