@@ -5,6 +5,7 @@
 //! tool calls, the agent lifecycle, task sessions and review gates. Because both front ends go
 //! through it, `warden check` on a laptop and `POST /v1/decide` on a server give the same answer.
 
+pub mod activity;
 mod agents;
 pub mod audit;
 pub mod blast_radius;
@@ -23,6 +24,7 @@ use jiff::Timestamp;
 use warden_core::Snapshot;
 use warden_store::{SqliteStore, Store, StoreError};
 
+pub use activity::Intake;
 pub use agents::AgentView;
 pub use audit::{AuditBreak, AuditVerification, CheckpointPolicy};
 pub use decide::{check_request, parse_request, BadRequest};

@@ -170,6 +170,16 @@ pub trait Store: Send + Sync {
     fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()>;
     /// Every checkpoint, in seq order.
     fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
+    /// Takes in a webhook delivery once: records `(source, delivery)` and appends `events` in
+    /// one transaction, or, when that delivery was already taken in, writes nothing and returns
+    /// `None` (a redelivery is dropped).
+    fn record_delivery(
+        &self,
+        source: &str,
+        delivery: &str,
+        received_at: Timestamp,
+        events: Vec<AuditEvent>,
+    ) -> Result<Option<Vec<AuditRecord>>>;
 
     // --- credentials ----------------------------------------------------------------------
 

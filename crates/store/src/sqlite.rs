@@ -25,6 +25,7 @@ mod activity;
 mod audit;
 mod codec;
 mod decisions;
+mod deliveries;
 mod gates;
 mod identity;
 mod records;
@@ -292,6 +293,18 @@ impl Store for SqliteStore {
         }
         self.write("appending to the audit trail", |tx| {
             events.into_iter().map(|e| audit::append(tx, e)).collect()
+        })
+    }
+
+    fn record_delivery(
+        &self,
+        source: &str,
+        delivery: &str,
+        received_at: Timestamp,
+        events: Vec<AuditEvent>,
+    ) -> Result<Option<Vec<AuditRecord>>> {
+        self.write("taking in a webhook delivery", |tx| {
+            deliveries::record(tx, source, delivery, received_at, events)
         })
     }
 
