@@ -93,6 +93,8 @@ pub enum Command {
     Keys(commands::keys::KeysArgs),
     Audit(commands::audit::AuditArgs),
     Demo(commands::demo::DemoArgs),
+    Serve(commands::serve::ServeArgs),
+    Operator(commands::operator::OperatorArgs),
 }
 
 /// Parses the command line, runs the command, and returns its exit code. Every error has been
@@ -121,6 +123,8 @@ pub fn run() -> u8 {
         Command::Keys(args) => commands::keys::run(global, args),
         Command::Audit(args) => commands::audit::run(global, args),
         Command::Demo(args) => commands::demo::run(global, args),
+        Command::Serve(args) => commands::serve::run(global, args),
+        Command::Operator(args) => commands::operator::run(global, args),
     };
     let code = result.unwrap_or_else(|e| exit::report(&e));
     let _ = std::io::stdout().flush();

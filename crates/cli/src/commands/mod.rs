@@ -10,7 +10,9 @@ pub mod demo;
 pub mod gate;
 pub mod init;
 pub mod keys;
+pub mod operator;
 pub mod policy;
+pub mod serve;
 pub mod session;
 pub mod validate;
 

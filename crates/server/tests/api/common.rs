@@ -149,6 +149,45 @@ impl Server {
         reply(request.send(body))
     }
 
+    /// Announces a POST body of `length` bytes with `Expect: 100-continue` and returns the
+    /// answer the server gives before the body is sent (a raw socket: HTTP clients send the
+    /// body regardless, and a server that refuses it closes the connection under them).
+    pub fn post_announced(&self, path: &str, token: Option<&str>, length: usize) -> Reply {
+        use std::io::{Read as _, Write as _};
+        let addr = self.url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).expect("a connection");
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{auth}Content-Length: {length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).expect("the head is sent");
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        let raw = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let content_type = head
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-type")
+                    .then(|| value.trim().to_owned())
+            })
+            .unwrap_or_default();
+        Reply {
+            status,
+            content_type,
+            text: body.to_owned(),
+            json: serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+        }
+    }
+
     /// Decides `request` (JSON) with `token`, expecting a decision.
     pub fn decide(&self, token: &str, request: &Value) -> Value {
         let reply = self.post("/v1/decide", Some(token), &request.to_string());

@@ -4,5 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod admin;
 mod common;
 mod decide;
+mod gates;
+mod refusals;
