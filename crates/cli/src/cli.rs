@@ -93,6 +93,7 @@ pub enum Command {
     Keys(commands::keys::KeysArgs),
     Audit(commands::audit::AuditArgs),
     Demo(commands::demo::DemoArgs),
+    Hook(commands::hook::HookArgs),
     Serve(commands::serve::ServeArgs),
     Operator(commands::operator::OperatorArgs),
 }
@@ -123,6 +124,7 @@ pub fn run() -> u8 {
         Command::Keys(args) => commands::keys::run(global, args),
         Command::Audit(args) => commands::audit::run(global, args),
         Command::Demo(args) => commands::demo::run(global, args),
+        Command::Hook(args) => commands::hook::run(global, args),
         Command::Serve(args) => commands::serve::run(global, args),
         Command::Operator(args) => commands::operator::run(global, args),
     };

@@ -8,6 +8,7 @@ pub mod blast_radius;
 pub mod check;
 pub mod demo;
 pub mod gate;
+pub mod hook;
 pub mod init;
 pub mod keys;
 pub mod operator;

@@ -18,6 +18,7 @@ mod crash;
 mod examples;
 mod gates;
 mod guards;
+mod hooks;
 mod identity;
 mod paths;
 mod policies;
