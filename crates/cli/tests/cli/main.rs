@@ -17,6 +17,7 @@ mod blast_radius;
 mod crash;
 mod examples;
 mod gates;
+mod git_hook;
 mod guards;
 mod hooks;
 mod identity;
