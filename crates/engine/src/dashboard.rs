@@ -82,8 +82,13 @@ pub struct Dashboard {
     pub blast: Vec<BlastSummary>,
     pub alerts: Vec<Alert>,
     pub pending: Vec<Gate>,
+    /// The latest answered, expired or used gates, newest first (at most [`CLOSED_GATES`]).
+    pub closed: Vec<Gate>,
     pub activity: DecisionActivity,
 }
+
+/// How many closed gates the dashboard lists.
+pub const CLOSED_GATES: usize = 10;
 
 /// The width of one bar for a window: about 24 to 48 bars whatever the window.
 pub fn bucket_for(window: Option<SignedDuration>) -> i64 {
@@ -112,8 +117,22 @@ impl Engine {
         })?;
         let agents = self.agents()?;
         let blast = self.blast_summaries()?;
-        let pending = self.gates(Some(GateStatus::Pending))?;
-        let alerts = alerts(&blast, &pending);
+        let (pending, mut closed): (Vec<Gate>, Vec<Gate>) = self
+            .gates(None)?
+            .into_iter()
+            .filter(|g| filter.agent.as_ref().is_none_or(|a| *a == g.agent))
+            .filter(|g| {
+                filter
+                    .resource
+                    .as_ref()
+                    .is_none_or(|r| g.request.resource.as_ref() == Some(r))
+            })
+            .partition(|g| g.status == GateStatus::Pending);
+        // Gates come oldest first; the newest closed ones are the ones worth a look.
+        closed.reverse();
+        closed.truncate(CLOSED_GATES);
+        let mut alerts = alerts(&blast, &pending);
+        alerts.retain(|a| filter.agent.as_ref().is_none_or(|f| *f == a.agent));
         let repositories = self
             .snapshot()
             .governance
@@ -131,6 +150,7 @@ impl Engine {
             blast,
             alerts,
             pending,
+            closed,
             activity,
         })
     }

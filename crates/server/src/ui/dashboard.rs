@@ -196,9 +196,32 @@ pub fn dashboard(d: &Dashboard, filter: &Filter) -> Markup {
                 }
             }
         }
-        div.card #recent {
-            h2 { "Recent decisions" }
-            (decisions(&d.activity.recent, d.now, true))
+        div {
+            div.card #recent {
+                h2 { "Recent decisions" }
+                (decisions(&d.activity.recent, d.now, true))
+            }
+            div.card #answered {
+                h2 { "Recently closed gates" }
+                @if d.closed.is_empty() {
+                    p.muted.small { "No gate has been answered yet." }
+                } @else {
+                    table {
+                        thead { tr { th { "Opened" } th { "Agent" } th { "Tool" } th { "Status" } th { "By" } } }
+                        tbody {
+                            @for gate in &d.closed {
+                                tr data-gate=(gate.id) {
+                                    td.small { a href={ "/gates/" (gate.id) } { (ago(gate.created_at, d.now)) } }
+                                    td { (gate.agent) }
+                                    td.mono { (gate.request.tool) br; span.small.muted { (gate.request.resource.as_deref().unwrap_or("-")) } }
+                                    td { (pill(gate.status.as_str())) }
+                                    td.small { (gate.answered_by.as_deref().unwrap_or("-")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }

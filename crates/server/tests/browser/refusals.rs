@@ -173,3 +173,59 @@ fn login_form(server: &Server) -> (String, String) {
     let at = text.find(marker).unwrap() + marker.len();
     (nonce, text[at..].split('"').next().unwrap().to_owned())
 }
+
+#[test]
+fn local_trust_says_so_on_every_page_and_lets_a_listed_reviewer_pick() {
+    let server = Server::start_with(warden_server::AuthConfig { local_trust: true });
+    let gate = open_gate(&server);
+    let page = server.get("/login", None, None);
+    assert!(page.text.contains("Local trust mode"), "{}", page.text);
+    assert!(page.text.contains("I am alice@acme.dev"));
+    let (nonce, form_token) = login_form(&server);
+    let cookie = format!("warden_login={nonce}");
+
+    // Only a listed reviewer can be picked.
+    let stranger = server.post_form(
+        "/login",
+        Some(&cookie),
+        &[
+            ("reviewer", "mallory@evil.test"),
+            ("login_csrf", &form_token),
+        ],
+    );
+    assert_eq!(stranger.status, 403, "{stranger:?}");
+    let picked = server.post_form(
+        "/login",
+        Some(&cookie),
+        &[("reviewer", "alice@acme.dev"), ("login_csrf", &form_token)],
+    );
+    assert_eq!(picked.status, 303, "{picked:?}");
+    let session = "warden_session=local:alice@acme.dev";
+    for path in [
+        "/gates".to_owned(),
+        "/dashboard".to_owned(),
+        format!("/gates/{gate}"),
+    ] {
+        let reply = server.get(&path, None, Some(session));
+        assert_eq!(reply.status, 200, "{path}");
+        assert!(reply.text.contains("Local trust mode"), "{path} says so");
+    }
+    // The answer is recorded under the picked reviewer.
+    let page = server.get(&format!("/gates/{gate}"), None, Some(session));
+    let answer = server.post_form(
+        &format!("/gates/{gate}/answer"),
+        Some(session),
+        &[("answer", "deny"), ("csrf", &csrf_in(&page.text))],
+    );
+    assert_eq!(answer.status, 303, "{answer:?}");
+    let gate = server.engine.gate(&gate).unwrap();
+    assert_eq!(gate.answered_by.as_deref(), Some("alice@acme.dev"));
+}
+
+#[test]
+fn a_local_trust_cookie_means_nothing_to_a_server_that_checks_tokens() {
+    let server = Server::start();
+    let reply = server.get("/gates", None, Some("warden_session=local:alice@acme.dev"));
+    assert_eq!(reply.status, 303);
+    assert_eq!(reply.location.as_deref(), Some("/login"));
+}

@@ -344,6 +344,11 @@ async fn drive(
         recent.contains("gate.protected-branch") && recent.contains("gate.pipeline"),
         "{recent}"
     );
+    let answered = text_of(browser, "#answered").await;
+    assert!(
+        answered.contains("approved") && answered.contains("denied"),
+        "both answers: {answered}"
+    );
     let plots = browser
         .find_all(Locator::Css("#activity svg.plot"))
         .await
