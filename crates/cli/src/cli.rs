@@ -55,7 +55,7 @@ pub struct Global {
     #[arg(long, global = true, value_name = "DIR", env = "WARDEN_HOME", default_value = "./.warden", hide_env_values = true, help_heading = GLOBAL)]
     pub home: PathBuf,
 
-    /// Use a running Warden server instead of local state (not supported by this build yet)
+    /// Use a running Warden server instead of local state (`check` and `demo`; others refuse)
     #[arg(long, global = true, value_name = "URL", env = "WARDEN_URL", hide_env_values = true, help_heading = GLOBAL)]
     pub server: Option<String>,
 
@@ -74,7 +74,10 @@ impl Global {
     /// a server yet.
     pub fn local_only(&self) -> anyhow::Result<()> {
         match &self.server {
-            Some(_) => Err(BadInput("`--server` is not supported by this build yet".into()).into()),
+            Some(_) => Err(BadInput(
+                "`--server` is supported by `warden check` and `warden demo` only; run this command where the state folder is".into(),
+            )
+            .into()),
             None => Ok(()),
         }
     }

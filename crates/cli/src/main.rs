@@ -6,6 +6,7 @@
 //! into words on stderr and one of the documented exit codes.
 
 mod cli;
+mod client;
 mod commands;
 mod exit;
 mod output;

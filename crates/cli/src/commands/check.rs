@@ -94,6 +94,10 @@ pub fn run(global: &Global, args: &CheckArgs) -> anyhow::Result<u8> {
     let text = read_input(source)?;
     let requests = parse_input(&text, source)?;
 
+    if let Some(url) = &global.server {
+        return remote(url, &requests);
+    }
+
     // Resolve.
     let engine = open_engine(global)?;
 
@@ -111,6 +115,48 @@ pub fn run(global: &Global, args: &CheckArgs) -> anyhow::Result<u8> {
         }
         // The most severe outcome: deny over review over allow (`Outcome` is ordered that way).
         worst = decisions.iter().map(|d| d.decision).chain(worst).max();
+    }
+    let worst = worst.unwrap_or(Outcome::Deny);
+    Ok(u8::try_from(worst.exit_code()).unwrap_or(crate::exit::FAILED))
+}
+
+/// `--server URL`: each request is decided by the server (`POST /v1/decide`), one after the
+/// other, and its decision printed once the server answered (it is then in the server's audit
+/// trail). The bearer token is the request's `token`, else `WARDEN_TOKEN`, else none (a
+/// server in `--local-trust` mode decides as the agent the request names). A request the server
+/// refuses (no or a bad token: 401/403) stops the batch with exit 1; one it finds malformed,
+/// with exit 2.
+fn remote(url: &str, requests: &[ActionRequest]) -> anyhow::Result<u8> {
+    let client = crate::client::Client::new(url)?;
+    let fallback = std::env::var("WARDEN_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty());
+    let mut out = Stdout::new();
+    let mut worst: Option<Outcome> = None;
+    for request in requests {
+        let token = request.token.clone().or_else(|| fallback.clone());
+        let mut body = serde_json::to_value(request)?;
+        if let Some(body) = body.as_object_mut() {
+            body.remove("token");
+        }
+        let decision = match client.post("/v1/decide", token.as_deref(), &body) {
+            Ok(decision) => decision,
+            Err(e) => {
+                return match e.downcast_ref::<crate::client::ServerError>() {
+                    Some(refused) if refused.status == 400 || refused.status == 413 => {
+                        Err(BadInput(refused.to_string()).into())
+                    }
+                    _ => Err(e),
+                }
+            }
+        };
+        out.json_line(&decision)?;
+        let outcome = match decision["decision"].as_str() {
+            Some("allow") => Outcome::Allow,
+            Some("review") => Outcome::Review,
+            _ => Outcome::Deny,
+        };
+        worst = Some(worst.map_or(outcome, |w| w.max(outcome)));
     }
     let worst = worst.unwrap_or(Outcome::Deny);
     Ok(u8::try_from(worst.exit_code()).unwrap_or(crate::exit::FAILED))

@@ -25,6 +25,7 @@ mod paths;
 mod policies;
 mod rate_limit;
 mod requests;
+mod server;
 mod sessions;
 mod tokens;
 mod validate;
