@@ -148,7 +148,7 @@ pub fn gate(view: &GateView) -> Markup {
         div.grid2 {
             div {
                 div.card #action {
-                    h2 { "What the agent is about to do" }
+                    h2 { @if pending { "What the agent is about to do" } @else { "What the agent asked to do" } }
                     dl.facts {
                         dt { "Tool" } dd.mono { (request.tool) }
                         dt { "Resource" } dd.mono { (request.resource.as_deref().unwrap_or("-")) }
@@ -260,7 +260,7 @@ fn answer_card(view: &GateView) -> Markup {
     let gate = &view.gate;
     html! {
         div.card #answer {
-            h2 { "Your answer" }
+            h2 { @if gate.status == GateStatus::Pending { "Your answer" } @else { "The answer" } }
             @if gate.status != GateStatus::Pending {
                 p {
                     (pill(gate.status.as_str()))

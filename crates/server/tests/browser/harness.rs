@@ -285,7 +285,10 @@ impl Driver {
                     "--headless=new", "--no-sandbox", "--disable-gpu",
                     "--disable-dev-shm-usage", "--window-size=1280,1000",
                     "--force-device-scale-factor=1"
-                ]
+                ],
+                // The pages' own scripts are off: the review UI must work without JavaScript
+                // (WebDriver's own commands still run).
+                "prefs": { "profile.managed_default_content_settings.javascript": 2 }
             }),
         );
         ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -306,6 +309,8 @@ impl Drop for Driver {
 /// Saves a PNG of the whole page under [`artifacts`]: the window is stretched to the page's
 /// height first, since WebDriver shoots only what the window shows.
 pub async fn screenshot(browser: &Client, name: &str) {
+    // Shrink first: a page shorter than the window measures as tall as the window.
+    let _ = browser.set_window_size(1280, 800).await;
     let height = browser
         .execute("return document.documentElement.scrollHeight", vec![])
         .await

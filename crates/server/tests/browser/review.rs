@@ -180,6 +180,24 @@ async fn drive(
     assert!(a < b, "oldest first");
     screenshot(browser, "02-queue").await;
 
+    // While they wait, the dashboard lists both gates as open alerts.
+    browser
+        .goto(&url("/dashboard"))
+        .await
+        .map_err(e("the dashboard with open gates"))?;
+    let alerts = text_of(browser, "#alerts").await;
+    assert!(
+        alerts.contains("codex-fixer")
+            && alerts.contains("docs-bot")
+            && alerts.contains("waits for a reviewer"),
+        "{alerts}"
+    );
+    screenshot(browser, "02b-dashboard-pending").await;
+    browser
+        .goto(&url("/gates"))
+        .await
+        .map_err(e("back to the queue"))?;
+
     // The push gate's page: what, why, what it affects, who, how long.
     browser
         .find(Locator::Css(&format!("a[href='/gates/{push_gate}']")))
