@@ -101,6 +101,14 @@ fn an_operator_who_may_not_answer_is_told_why_and_cannot() {
     assert_eq!(answer.status, 403, "{answer:?}");
     assert!(answer.text.contains("Your answer was not recorded"));
     assert_eq!(status_of(&server, &gate), "pending");
+    // A gate that does not exist is a page that says so.
+    let missing = server.get("/gates/gate_nope", None, Some(&cookie));
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.text.contains("gate `gate_nope` not found"),
+        "{}",
+        missing.text
+    );
 }
 
 #[test]

@@ -384,5 +384,23 @@ async fn drive(
         matrix.contains("docs-bot") && !matrix.contains("codex-fixer"),
         "{matrix}"
     );
+
+    // Signing out (a CSRF-bound form too) ends the session.
+    browser
+        .find(Locator::Css("header .who button"))
+        .await
+        .map_err(e("the sign-out button"))?
+        .click()
+        .await
+        .map_err(e("signing out"))?;
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#token"))
+        .await
+        .map_err(e("the sign-in page after signing out"))?;
+    browser.goto(&url("/gates")).await.map_err(e("the queue"))?;
+    let here = browser.current_url().await.map_err(e("url"))?;
+    assert_eq!(here.path(), "/login", "signed out");
     Ok(())
 }
