@@ -133,6 +133,17 @@ async fn drive(
     let url = |path: &str| format!("{}{path}", server.url);
     let e = |what: &'static str| move |err: fantoccini::error::CmdError| format!("{what}: {err}");
 
+    // The browser runs no page scripts, so everything below works without JavaScript.
+    browser
+        .goto("data:text/html,<title>off</title><script>document.title='on'</script>")
+        .await
+        .map_err(e("a scripted page"))?;
+    assert_eq!(
+        browser.title().await.map_err(e("its title"))?,
+        "off",
+        "page scripts are off"
+    );
+
     // Pages other than the login page send a stranger to sign in.
     browser
         .goto(&url("/gates"))
