@@ -97,6 +97,7 @@ pub enum Command {
     Audit(commands::audit::AuditArgs),
     Demo(commands::demo::DemoArgs),
     Hook(commands::hook::HookArgs),
+    McpProxy(commands::mcp_proxy::McpProxyArgs),
     Serve(commands::serve::ServeArgs),
     Operator(commands::operator::OperatorArgs),
 }
@@ -128,6 +129,7 @@ pub fn run() -> u8 {
         Command::Audit(args) => commands::audit::run(global, args),
         Command::Demo(args) => commands::demo::run(global, args),
         Command::Hook(args) => commands::hook::run(global, args),
+        Command::McpProxy(args) => commands::mcp_proxy::run(global, args),
         Command::Serve(args) => commands::serve::run(global, args),
         Command::Operator(args) => commands::operator::run(global, args),
     };

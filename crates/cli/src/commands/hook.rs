@@ -15,6 +15,7 @@ mod agent;
 mod backend;
 mod git;
 mod install;
+pub use backend::open_local;
 mod workspace;
 
 use clap::{Args, Subcommand};

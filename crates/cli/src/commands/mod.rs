@@ -11,6 +11,7 @@ pub mod gate;
 pub mod hook;
 pub mod init;
 pub mod keys;
+pub mod mcp_proxy;
 pub mod operator;
 pub mod policy;
 pub mod serve;

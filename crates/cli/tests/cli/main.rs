@@ -21,6 +21,7 @@ mod git_hook;
 mod guards;
 mod hooks;
 mod identity;
+mod mcp;
 mod paths;
 mod policies;
 mod rate_limit;
