@@ -61,7 +61,10 @@ impl Backend {
                     snapshot,
                 }))
             }
-            None => Ok(Backend::Local(Box::new(open_local(&global.config, &global.home)?))),
+            None => Ok(Backend::Local(Box::new(open_local(
+                &global.config,
+                &global.home,
+            )?))),
         }
     }
 
