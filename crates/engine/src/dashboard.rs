@@ -114,6 +114,7 @@ impl Engine {
             until: None,
             bucket_seconds,
             recent: filter.recent,
+            count: true,
         })?;
         let agents = self.agents()?;
         let blast = self.blast_summaries()?;
@@ -170,6 +171,7 @@ impl Engine {
                 until: None,
                 bucket_seconds: 86_400,
                 recent: limit,
+                count: false,
             })?
             .recent)
     }

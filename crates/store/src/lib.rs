@@ -59,6 +59,9 @@ pub struct ActivityQuery {
     pub bucket_seconds: i64,
     /// How many of the newest matching decisions to return in full.
     pub recent: usize,
+    /// Whether to count (`counts` and `series`); without, only `recent` is read, which stays
+    /// cheap however long the trail.
+    pub count: bool,
 }
 
 /// Decisions of one agent on one resource with one outcome, counted.

@@ -374,7 +374,25 @@ impl Store for SqliteStore {
     }
 
     fn decision_activity(&self, query: &ActivityQuery) -> Result<DecisionActivity> {
-        let conn = self.conn();
-        activity::decision_activity(&conn, query)
+        // A read over possibly many rows: on a file it gets a read-only connection of its own,
+        // so that a dashboard never holds the connection decisions commit on (WAL lets it read
+        // while they write).
+        match &self.path {
+            Some(path) => {
+                let conn = Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .context("opening a read connection")?;
+                conn.busy_timeout(BUSY_TIMEOUT)
+                    .context("setting the busy timeout")?;
+                activity::decision_activity(&conn, query)
+            }
+            None => {
+                let conn = self.conn();
+                activity::decision_activity(&conn, query)
+            }
+        }
     }
 }

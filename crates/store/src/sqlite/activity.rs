@@ -7,6 +7,8 @@
 //! `audit (agent, at)` keep a time window or one agent cheap. These are reads only: they run on
 //! the shared connection without a write transaction.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use rusqlite::types::Value;
 use rusqlite::Connection;
@@ -21,14 +23,18 @@ use crate::{ActivityBucket, ActivityQuery, DecisionActivity, DecisionCount, Resu
 const RESOURCE: &str = "COALESCE(json_extract(body, '$.resource'), \
      'api:' || json_extract(body, '$.host'), '')";
 
-/// Everything [`decision_activity`] returns, in three reads over the same filter.
+/// Everything [`decision_activity`] returns: one scan of the matching decisions for both the
+/// counts and the series, then the newest records.
 pub(super) fn decision_activity(
     conn: &Connection,
     query: &ActivityQuery,
 ) -> Result<DecisionActivity> {
     let (filter, params) = filter(query);
-    let counts = counts(conn, &filter, &params)?;
-    let series = series(conn, &filter, &params, query.bucket_seconds.max(1))?;
+    let (counts, series) = if query.count {
+        count(conn, &filter, &params, query.bucket_seconds.max(1))?
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let recent = recent(conn, &filter, &params, query.recent)?;
     Ok(DecisionActivity {
         counts,
@@ -75,15 +81,26 @@ fn outcome(what: &str, text: &str) -> Result<Outcome> {
     }
 }
 
-fn count(n: i64) -> u64 {
+fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-fn counts(conn: &Connection, filter: &str, params: &[Value]) -> Result<Vec<DecisionCount>> {
+/// Counts by agent, resource, time bucket and outcome in one pass over the audit table, folded
+/// here into the per-resource counts and the per-agent series: the table is the large thing,
+/// the groups are few.
+fn count(
+    conn: &Connection,
+    filter: &str,
+    params: &[Value],
+    bucket: i64,
+) -> Result<(Vec<DecisionCount>, Vec<ActivityBucket>)> {
+    // Timestamps are fixed-width RFC 3339 in UTC; the first 19 characters are what strftime
+    // reads. The bucket width is an integer we chose, so it is written into the SQL.
     let sql = format!(
-        "SELECT agent, {RESOURCE} AS resource, json_extract(body, '$.decision') AS outcome, \
-         count(*) FROM audit WHERE {filter} GROUP BY agent, resource, outcome \
-         ORDER BY agent, resource, outcome"
+        "SELECT agent, {RESOURCE} AS resource, \
+         (CAST(strftime('%s', substr(at, 1, 19)) AS INTEGER) / {bucket}) * {bucket} AS start, \
+         json_extract(body, '$.decision') AS outcome, count(*) \
+         FROM audit WHERE {filter} GROUP BY agent, resource, start, outcome"
     );
     let mut stmt = conn.prepare(&sql).context("counting decisions")?;
     let rows = stmt
@@ -91,72 +108,55 @@ fn counts(conn: &Connection, filter: &str, params: &[Value]) -> Result<Vec<Decis
             Ok((
                 row.get::<_, String>(0)?,
                 row.get::<_, String>(1)?,
-                row.get::<_, Option<String>>(2)?,
-                row.get::<_, i64>(3)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, Option<String>>(3)?,
+                row.get::<_, i64>(4)?,
             ))
         })
         .context("counting decisions")?
         .collect::<rusqlite::Result<Vec<_>>>()
         .context("counting decisions")?;
-    rows.into_iter()
-        .map(|(agent, resource, decided, n)| {
-            Ok(DecisionCount {
-                outcome: outcome(
-                    &format!("a decision of agent `{agent}`"),
-                    decided.as_deref().unwrap_or_default(),
-                )?,
-                agent,
-                resource,
-                count: count(n),
-            })
+    let mut counts: BTreeMap<(String, String, Outcome), u64> = BTreeMap::new();
+    let mut series: BTreeMap<(String, i64), [u64; 3]> = BTreeMap::new();
+    for (agent, resource, start, decided, n) in rows {
+        let what = format!("a decision of agent `{agent}`");
+        let outcome = outcome(&what, decided.as_deref().unwrap_or_default())?;
+        let n = to_u64(n);
+        *counts
+            .entry((agent.clone(), resource, outcome))
+            .or_default() += n;
+        let slot = series.entry((agent, start)).or_default();
+        match outcome {
+            Outcome::Allow => slot[0] += n,
+            Outcome::Deny => slot[1] += n,
+            Outcome::Review => slot[2] += n,
+        }
+    }
+    let counts = counts
+        .into_iter()
+        .map(|((agent, resource, outcome), count)| DecisionCount {
+            agent,
+            resource,
+            outcome,
+            count,
         })
-        .collect()
-}
-
-fn series(
-    conn: &Connection,
-    filter: &str,
-    params: &[Value],
-    bucket: i64,
-) -> Result<Vec<ActivityBucket>> {
-    // Timestamps are fixed-width RFC 3339 in UTC; the first 19 characters are what strftime
-    // reads. The bucket width is an integer we chose, so it is written into the SQL.
-    let sql = format!(
-        "SELECT agent, (CAST(strftime('%s', substr(at, 1, 19)) AS INTEGER) / {bucket}) * {bucket} \
-         AS start, \
-         sum(json_extract(body, '$.decision') = 'allow'), \
-         sum(json_extract(body, '$.decision') = 'deny'), \
-         sum(json_extract(body, '$.decision') = 'review') \
-         FROM audit WHERE {filter} GROUP BY agent, start ORDER BY agent, start"
-    );
-    let mut stmt = conn.prepare(&sql).context("counting decisions over time")?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(params), |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, i64>(2)?,
-                row.get::<_, i64>(3)?,
-                row.get::<_, i64>(4)?,
-            ))
-        })
-        .context("counting decisions over time")?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .context("counting decisions over time")?;
-    rows.into_iter()
-        .map(|(agent, start, allow, deny, review)| {
+        .collect();
+    let series = series
+        .into_iter()
+        .map(|((agent, start), [allow, deny, review])| {
             let start = Timestamp::from_second(start).map_err(|e| {
                 StoreError::Corrupt(format!("a decision of agent `{agent}` at {start}: {e}"))
             })?;
             Ok(ActivityBucket {
                 agent,
                 start,
-                allow: count(allow),
-                deny: count(deny),
-                review: count(review),
+                allow,
+                deny,
+                review,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok((counts, series))
 }
 
 fn recent(
@@ -227,6 +227,7 @@ mod tests {
             until: None,
             bucket_seconds: 3600,
             recent: 10,
+            count: true,
         }
     }
 
@@ -295,6 +296,16 @@ mod tests {
         )
         .expect("reads");
         assert_eq!(narrowed.counts.len(), 1);
+        let only_recent = decision_activity(
+            &conn,
+            &ActivityQuery {
+                count: false,
+                ..query()
+            },
+        )
+        .expect("reads");
+        assert!(only_recent.counts.is_empty() && only_recent.series.is_empty());
+        assert_eq!(only_recent.recent.len(), 5);
         assert_eq!(narrowed.recent.len(), 1);
         assert_eq!(narrowed.series.len(), 1);
     }
