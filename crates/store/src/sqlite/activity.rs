@@ -169,7 +169,11 @@ fn recent(
         return Ok(Vec::new());
     }
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let sql = format!("SELECT seq FROM audit WHERE {filter} ORDER BY seq DESC LIMIT {limit}");
+    // Newest by time, in the order of the (kind, at) and (agent, at) indexes (whose last column
+    // is the seq), so that SQLite walks an index backwards and stops at `limit` instead of
+    // sorting every matching row.
+    let sql =
+        format!("SELECT seq FROM audit WHERE {filter} ORDER BY at DESC, seq DESC LIMIT {limit}");
     let mut stmt = conn.prepare(&sql).context("reading recent decisions")?;
     let seqs = stmt
         .query_map(rusqlite::params_from_iter(params), |row| {
