@@ -41,6 +41,8 @@ pub struct BlastSummary {
     pub reviewed_at: Option<Timestamp>,
     /// The review flags' names (`never-reviewed`, `reach-changed`, …).
     pub flags: Vec<String>,
+    /// Why an operator or the monitor flagged it, when flagged.
+    pub flagged: Option<String>,
 }
 
 /// Where an alert comes from.
@@ -191,6 +193,7 @@ impl Engine {
                 excess: a.excess.iter().map(|e| e.resource.to_owned()).collect(),
                 reviewed_at: reviews.get(a.id).and_then(|r| r.reviewed_at),
                 flags: a.flags.iter().map(|f| f.name().to_owned()).collect(),
+                flagged: reviews.get(a.id).and_then(|r| r.flagged.clone()),
             })
             .collect())
     }
@@ -205,7 +208,10 @@ fn alerts(blast: &[BlastSummary], pending: &[Gate]) -> Vec<Alert> {
         // agent, and an alert that is always there is one nobody reads.
         for flag in summary.flags.iter().filter(|f| *f != "never-reviewed") {
             let message = match flag.as_str() {
-                "flagged" => "flagged for reassessment".to_owned(),
+                "flagged" => match &summary.flagged {
+                    Some(why) => format!("flagged for reassessment: {why}"),
+                    None => "flagged for reassessment".to_owned(),
+                },
                 "reach-changed" => "reaches more or other resources than were reviewed".to_owned(),
                 "review-overdue" => "its blast-radius review is overdue".to_owned(),
                 other => other.to_owned(),
@@ -215,12 +221,12 @@ fn alerts(blast: &[BlastSummary], pending: &[Gate]) -> Vec<Alert> {
                 agent: summary.agent.clone(),
                 message,
                 gate: None,
-                at: summary.reviewed_at,
+                at: None,
             });
         }
     }
     alerts.sort_by_key(|a| match a.message.as_str() {
-        "flagged for reassessment" => 0,
+        m if m.starts_with("flagged") => 0,
         m if m.starts_with("reaches") => 1,
         _ => 2,
     });

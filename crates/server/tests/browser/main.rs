@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod dashboard;
 mod harness;
 mod refusals;
 mod review;
