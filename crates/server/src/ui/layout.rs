@@ -28,6 +28,9 @@ pub enum Nav {
 pub struct Frame<'a> {
     pub viewer: Option<&'a Viewer>,
     pub local_trust: bool,
+    /// Reload the page every this many seconds (the queue, so new gates show up without
+    /// JavaScript); never on pages with a form being filled in.
+    pub refresh: Option<u32>,
 }
 
 /// A whole page: the frame around `body`.
@@ -39,6 +42,7 @@ pub fn page(title: &str, nav: Nav, frame: &Frame<'_>, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Warden" }
+                @if let Some(seconds) = frame.refresh { meta http-equiv="refresh" content=(seconds); }
                 link rel="stylesheet" href=(CSS_PATH);
             }
             body {
@@ -56,7 +60,7 @@ pub fn page(title: &str, nav: Nav, frame: &Frame<'_>, body: Markup) -> Markup {
                                 button type="submit" { "Sign out" }
                             }
                         } @else {
-                            a href="/login" style="color:#cdd5de" { "Sign in" }
+                            a.signin href="/login" { "Sign in" }
                         }
                     }
                 }
@@ -150,6 +154,7 @@ mod tests {
         let frame = Frame {
             viewer: None,
             local_trust: true,
+            refresh: None,
         };
         let html = page("<script>", Nav::Queue, &frame, html! { p { "x" } }).into_string();
         assert!(html.contains("&lt;script&gt; · Warden"));

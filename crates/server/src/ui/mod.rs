@@ -28,7 +28,10 @@ use std::collections::BTreeSet;
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
+    X_FRAME_OPTIONS,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -53,6 +56,9 @@ const RECENT_DECISIONS: usize = 25;
 /// How many decisions of the agent a gate's page lists.
 const AGENT_ACTIVITY: usize = 10;
 
+/// How often the queue reloads itself, in seconds.
+const QUEUE_REFRESH: u32 = 20;
+
 /// How many closed gates the queue lists.
 const CLOSED_GATES: usize = 10;
 
@@ -71,8 +77,20 @@ pub fn routes() -> Router<AppState> {
 
 // --- responses -----------------------------------------------------------------------------
 
+/// The content security policy of every page: no scripts at all, styles and forms only from
+/// this server, never framed (so an approve button cannot be overlaid by another site).
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 fn html(status: StatusCode, markup: Markup) -> Response {
-    (status, Html(markup.into_string())).into_response()
+    let mut response = (status, Html(markup.into_string())).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Gate pages hold diffs and payloads: keep them out of shared and back-button caches.
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 fn see_other(to: &str) -> Response {
@@ -93,6 +111,7 @@ fn error_page(
     let frame = Frame {
         viewer,
         local_trust: state.auth.local_trust,
+        refresh: None,
     };
     let title = status.canonical_reason().unwrap_or("Error");
     html(
@@ -161,6 +180,7 @@ fn frame<'a>(state: &AppState, viewer: &'a Viewer) -> Frame<'a> {
     Frame {
         viewer: Some(viewer),
         local_trust: state.auth.local_trust,
+        refresh: None,
     }
 }
 
@@ -196,6 +216,7 @@ fn login_response(state: &AppState, status: StatusCode, error: Option<&str>) -> 
         &Frame {
             viewer: None,
             local_trust: state.auth.local_trust,
+            refresh: None,
         },
         login::login(
             state.auth.local_trust,
@@ -347,7 +368,10 @@ async fn queue_page(State(state): State<AppState>, headers: HeaderMap) -> Respon
             layout::page(
                 "Review queue",
                 Nav::Queue,
-                &frame(&state, &viewer),
+                &Frame {
+                    refresh: Some(QUEUE_REFRESH),
+                    ..frame(&state, &viewer)
+                },
                 gates::queue(&view),
             ),
         ),

@@ -22,7 +22,8 @@ const RIGHT: f64 = 8.0;
 const TOP: f64 = 26.0;
 const BOTTOM: f64 = 20.0;
 
-/// Colours: the same meaning as the pills (allow, review, deny).
+/// Colours: the same meaning as the pills (allow, review, deny); the legend's swatches in
+/// `ui.css` (`.sw-*`) use the same values.
 const ALLOW: &str = "#2e9e52";
 const REVIEW: &str = "#e0a100";
 const DENY: &str = "#d03b2f";
@@ -104,9 +105,9 @@ pub fn activity(agents: &[String], series: &[ActivityBucket], axis: Axis) -> Mar
     let empty: Bars = vec![(0, 0, 0); axis.bars as usize];
     html! {
         div.legend {
-            span { i style={ "background:" (ALLOW) } {} "allowed" }
-            span { i style={ "background:" (REVIEW) } {} "sent to review" }
-            span { i style={ "background:" (DENY) } {} "denied" }
+            span { i.sw-allow {} "allowed" }
+            span { i.sw-review {} "sent to review" }
+            span { i.sw-deny {} "denied" }
             span.muted { "one bar = " (super::layout::span(jiff::SignedDuration::from_secs(axis.bucket))) }
         }
         div.plots {

@@ -101,6 +101,25 @@ fn an_operator_who_may_not_answer_is_told_why_and_cannot() {
     assert_eq!(answer.status, 403, "{answer:?}");
     assert!(answer.text.contains("Your answer was not recorded"));
     assert_eq!(status_of(&server, &gate), "pending");
+    // No page can be framed or run scripts.
+    let headers = server
+        .http()
+        .get(format!("{}/gates/{gate}", server.url))
+        .header("Cookie", &cookie)
+        .call()
+        .unwrap();
+    let csp = headers
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    assert_eq!(headers.headers().get("x-frame-options").unwrap(), "DENY");
+
     // A gate that does not exist is a page that says so.
     let missing = server.get("/gates/gate_nope", None, Some(&cookie));
     assert_eq!(missing.status, 404);
