@@ -222,15 +222,14 @@ pub fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
             if std::env::var_os("CI").is_some() {
                 panic!("CI is set and the browser tests cannot run: {message}");
             }
-            eprintln!();
-            eprintln!(
-                "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+            // Straight to the process's stderr: the test harness captures `eprintln!` of a
+            // passing test, and a skip must be seen.
+            use std::io::Write as _;
+            let bar = "!".repeat(78);
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "\n{bar}\n!!! SKIPPING BROWSER TEST: {message}\n{bar}\n"
             );
-            eprintln!("!!! SKIPPING BROWSER TEST: {message}");
-            eprintln!(
-                "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-            );
-            eprintln!();
             None
         }
     }
