@@ -225,3 +225,99 @@ pub fn dashboard(d: &Dashboard, filter: &Filter) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::Timestamp;
+    use warden_core::identity::AgentStatus;
+    use warden_engine::AgentView;
+    use warden_store::{DecisionActivity, DecisionCount};
+
+    fn agent(id: &str) -> AgentView {
+        AgentView {
+            id: id.into(),
+            spiffe_id: format!("spiffe://acme.dev/agent/{id}"),
+            owner: "o@acme.dev".into(),
+            role: "bugfix".into(),
+            ceiling: None,
+            status: AgentStatus::Active,
+            changed_at: None,
+            changed_by: None,
+            status_reason: None,
+            grants: vec![],
+        }
+    }
+
+    fn counted(agent: &str, resource: &str, outcome: Outcome, count: u64) -> DecisionCount {
+        DecisionCount {
+            agent: agent.into(),
+            resource: resource.into(),
+            outcome,
+            count,
+        }
+    }
+
+    #[test]
+    fn the_matrix_puts_repositories_in_columns_and_sums_the_rest() {
+        let now = Timestamp::from_second(1_800_000_000).expect("a time");
+        let d = Dashboard {
+            now,
+            since: None,
+            bucket_seconds: 3_600,
+            agents: vec![agent("a"), agent("b")],
+            repositories: vec!["repo:acme/api".into(), "repo:acme/web".into()],
+            blast: vec![],
+            alerts: vec![],
+            pending: vec![],
+            closed: vec![],
+            activity: DecisionActivity {
+                counts: vec![
+                    counted("a", "repo:acme/api", Outcome::Allow, 3),
+                    counted("a", "repo:acme/api", Outcome::Deny, 1),
+                    counted("a", "api:api.stripe.com", Outcome::Review, 2),
+                    counted("a", "secret:ci/deploy-key", Outcome::Deny, 4),
+                ],
+                series: vec![],
+                recent: vec![],
+            },
+        };
+        let html = dashboard(
+            &d,
+            &Filter {
+                window: "all".into(),
+                ..Filter::default()
+            },
+        )
+        .into_string();
+        let cell = |agent: &str, repo: &str| {
+            let row = html
+                .find(&format!(r#"<tr data-agent="{agent}">"#))
+                .expect("the agent's row");
+            let at = row
+                + html[row..]
+                    .find(&format!(r#"data-repo="{repo}""#))
+                    .expect("the cell");
+            html[at..]
+                .split("</td>")
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let api = cell("a", "repo:acme/api");
+        assert!(
+            api.contains(r#"3 allowed, 1 denied, 0 sent to review"#),
+            "{api}"
+        );
+        let web = cell("a", "repo:acme/web");
+        assert!(
+            web.contains(r#"0 allowed, 0 denied, 0 sent to review"#),
+            "{web}"
+        );
+        // The API and the secret are not repositories: summed under "other resources", and
+        // every call in the total.
+        assert!(html.contains(r#"title="0 allowed, 4 denied, 2 sent to review""#));
+        assert!(html.contains(r#"title="3 allowed, 5 denied, 2 sent to review""#));
+        assert!(html.contains("the anomaly monitor is not running"));
+    }
+}
