@@ -425,6 +425,16 @@ fn gate_view(
             .collect(),
         (None, _) => Vec::new(),
     };
+    // A confirmation from the redirect's query string is shown only when the gate's status
+    // bears it out: a crafted link must not tell a reviewer that a pending gate was answered.
+    let flash = flash.filter(|(kind, message)| {
+        *kind != "ok"
+            || match gate.status {
+                GateStatus::Approved | GateStatus::Used => message.starts_with("Approved"),
+                GateStatus::Denied => message.starts_with("Denied"),
+                _ => false,
+            }
+    });
     let recent = engine.recent_decisions(&gate.agent, AGENT_ACTIVITY)?;
     let may = may_answer(&snapshot.governance, &gate, &viewer.operator.email, now)
         .map_err(|refused| refused.to_string());

@@ -101,6 +101,10 @@ fn an_operator_who_may_not_answer_is_told_why_and_cannot() {
     assert_eq!(answer.status, 403, "{answer:?}");
     assert!(answer.text.contains("Your answer was not recorded"));
     assert_eq!(status_of(&server, &gate), "pending");
+
+    // A crafted link cannot make a pending gate look answered.
+    let crafted = server.get(&format!("/gates/{gate}?done=approve"), None, Some(&cookie));
+    assert!(!crafted.text.contains("Approved."), "{}", crafted.text);
     // No page can be framed or run scripts.
     let headers = server
         .http()
