@@ -90,13 +90,17 @@ fn a_reviewer_approves_and_denies_in_the_browser_and_the_agent_waits_for_it() {
     // The browser gets a runtime of its own: the server runs in another, and the agent's side
     // is blocking HTTP.
     let driver = Driver::start(&chromedriver);
+    let local = Server::start_with(warden_server::AuthConfig { local_trust: true });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
     let result = runtime.block_on(async {
         let browser = driver.browser(&chromium).await;
-        let result = drive(&browser, &server, &push_gate, &workflow_gate).await;
+        let mut result = drive(&browser, &server, &push_gate, &workflow_gate).await;
+        if result.is_ok() {
+            result = local_trust(&browser, &local).await;
+        }
         let _ = browser.close().await;
         result
     });
@@ -413,5 +417,44 @@ async fn drive(
     browser.goto(&url("/gates")).await.map_err(e("the queue"))?;
     let here = browser.current_url().await.map_err(e("url"))?;
     assert_eq!(here.path(), "/login", "signed out");
+    Ok(())
+}
+
+/// A server in `--local-trust` mode says so on every page, and the person picks which listed
+/// reviewer they are.
+async fn local_trust(browser: &Client, server: &Server) -> Result<(), String> {
+    let e = |what: &'static str| move |err: fantoccini::error::CmdError| format!("{what}: {err}");
+    browser
+        .goto(&format!("{}/login", server.url))
+        .await
+        .map_err(e("the local-trust sign-in"))?;
+    assert!(text_of(browser, "#local-trust")
+        .await
+        .contains("Local trust mode"));
+    screenshot(browser, "06-local-trust-login").await;
+    browser
+        .find(Locator::Css("#local-login button[value='alice@acme.dev']"))
+        .await
+        .map_err(e("alice's button"))?
+        .click()
+        .await
+        .map_err(e("picking alice"))?;
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#queue-empty"))
+        .await
+        .map_err(e("the queue"))?;
+    assert!(text_of(browser, "#who").await.contains("alice@acme.dev"));
+    assert!(text_of(browser, "#local-trust")
+        .await
+        .contains("Local trust mode"));
+    browser
+        .goto(&format!("{}/dashboard", server.url))
+        .await
+        .map_err(e("the dashboard"))?;
+    assert!(text_of(browser, "#local-trust")
+        .await
+        .contains("Local trust mode"));
     Ok(())
 }
