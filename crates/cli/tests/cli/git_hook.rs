@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::common::Org;
+use crate::common::{Org, BASE};
 
 /// A bare repository for `repo:t/app` with Warden's hook installed, and a clone of it.
 struct Remote {
@@ -37,7 +37,10 @@ fn git_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 
 impl Remote {
     fn new() -> Remote {
-        let org = Org::base();
+        Remote::with(Org::base())
+    }
+
+    fn with(org: Org) -> Remote {
         let bare = org.dir().join("srv/t/app.git");
         std::fs::create_dir_all(&bare).unwrap();
         let out = git_in(&bare, &["init", "-q", "--bare", "-b", "main"], &[]);
@@ -198,4 +201,29 @@ fn deleting_a_protected_branch_is_reviewed() {
     assert!(accepted, "{said}");
     let (accepted, said) = remote.push(&[AS_BOT[0], AS_BOT[1], "origin", ":feature/d"], &[]);
     assert!(accepted, "deleting an unprotected branch: {said}");
+}
+
+#[test]
+fn the_pushers_login_on_a_git_server_names_the_agent() {
+    let yaml = BASE.replace(
+        "  - id: bot\n    owner: owner@test.dev\n",
+        "  - id: bot\n    owner: owner@test.dev\n    github_login: bot-gh[bot]\n    gitlab_login: bot-gl\n",
+    );
+    assert!(yaml.contains("github_login"), "the marker moved");
+    let remote = Remote::with(Org::new(&yaml));
+    remote.commit("README.md", Some("hi\n"), "readme");
+    for (var, login) in [
+        ("GITHUB_USER_LOGIN", "bot-gh[bot]"),
+        ("GL_USERNAME", "bot-gl"),
+    ] {
+        let branch = format!("main:feature/{}", var.to_lowercase());
+        let (accepted, said) = remote.push(&["origin", &branch], &[(var, login)]);
+        assert!(accepted, "{var}: {said}");
+    }
+    // A login no agent has is no agent.
+    let (accepted, said) = remote.push(
+        &["origin", "main:feature/who"],
+        &[("GITEA_PUSHER_NAME", "someone")],
+    );
+    assert!(!accepted, "{said}");
 }

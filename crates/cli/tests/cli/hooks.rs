@@ -457,3 +457,100 @@ fn install_merges_into_existing_settings() {
         .unwrap()
         .contains("hook codex"));
 }
+
+/// `warden serve` over the organisation's state, on a free port; killed when dropped.
+struct Served {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(org: &Org) -> Served {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(WARDEN)
+        .arg("--config")
+        .arg(&org.config)
+        .arg("--home")
+        .arg(&org.home)
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .env_remove("WARDEN_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "warden serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Served {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+#[test]
+fn against_a_server_the_hook_decides_there_and_waits_with_the_long_poll() {
+    let org = Org::base_with(&[(GATES_EXTRA, "  hook_wait: 1s")]);
+    let token = org.warden_json(&["agent", "token", "bot"]).json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let served = serve(&org);
+    let env = [
+        ("WARDEN_TOKEN", token.as_str()),
+        ("WARDEN_REPO", "repo:t/app"),
+    ];
+    let server = ["--server", served.url.as_str()];
+    let input = pre_tool_use(org.dir(), "Read", json!({"file_path": "README.md"}));
+    let (decision, reason) = answer(&hook_with(&org, "claude-code", &env, &input, &server));
+    assert_eq!(decision, "allow", "{reason}");
+    let input = pre_tool_use(
+        org.dir(),
+        "Write",
+        json!({"file_path": ".codex/config.toml", "content": "x"}),
+    );
+    let (decision, reason) = answer(&hook_with(&org, "claude-code", &env, &input, &server));
+    assert_eq!(decision, "deny", "{reason}");
+    assert!(reason.contains("guard.governance"), "{reason}");
+    // A review: waited for with the server's long poll, then denied naming the gate.
+    let work = work_tree(&org);
+    let input = pre_tool_use(
+        &work,
+        "Bash",
+        json!({"command": "git push origin HEAD:main"}),
+    );
+    let (decision, reason) = answer(&hook_with(&org, "claude-code", &env, &input, &server));
+    assert_eq!(decision, "deny", "{reason}");
+    assert!(reason.contains("gate_"), "{reason}");
+    // A token the server refuses: refused, fail closed.
+    let bad = [
+        ("WARDEN_TOKEN", "eyJhbGciOiJFUzI1NiJ9.e30.sig"),
+        ("WARDEN_REPO", "repo:t/app"),
+    ];
+    let input = pre_tool_use(org.dir(), "Read", json!({"file_path": "README.md"}));
+    let run = hook_with(&org, "claude-code", &bad, &input, &server);
+    run.code(2);
+    run.stderr_has("fail closed");
+    // PostToolUse goes to the server's hook route, which records it.
+    let post = json!({
+        "session_id": "s", "cwd": org.dir().display().to_string(),
+        "hook_event_name": "PostToolUse", "tool_name": "Read",
+        "tool_input": {"file_path": "README.md"}, "tool_response": {}, "tool_use_id": "toolu_9"
+    })
+    .to_string();
+    hook_with(&org, "claude-code", &env, &post, &server).code(0);
+    drop(served);
+    assert!(audit_tail(&org, 3).contains("toolu_9"));
+}

@@ -70,6 +70,7 @@ agents:
       - { resource: mcp:everything, access: [read] }
 gates:
   reviewers: [rev@t.dev]
+  hook_wait: 1s
 "#;
 
 /// Runs the inspector CLI against the proxy (a script, so the inspector's own flags and the
@@ -81,12 +82,23 @@ fn inspect(
     name: &str,
     method: &[&str],
 ) -> Value {
+    inspect_with(org, modules, server, name, method, "")
+}
+
+fn inspect_with(
+    org: &Org,
+    modules: &std::path::Path,
+    server: &[String],
+    name: &str,
+    method: &[&str],
+    proxy_extra: &str,
+) -> Value {
     let script = org.dir().join(format!("proxy-{name}.sh"));
     let quoted: Vec<String> = server.iter().map(|w| format!("'{w}'")).collect();
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nexec '{WARDEN}' --config '{}' --home '{}' mcp-proxy --agent bot --server {name} -- {}\n",
+            "#!/bin/sh\nexec '{WARDEN}' --config '{}' --home '{}' mcp-proxy --agent bot --server {name} {proxy_extra} -- {}\n",
             org.config.display(),
             org.home.display(),
             quoted.join(" ")
@@ -279,4 +291,51 @@ fn the_everything_server_behind_the_proxy() {
         .as_str()
         .unwrap_or_default()
         .contains("request.unknown-tool"));
+}
+
+#[test]
+fn a_call_outside_the_session_waits_for_review_then_is_refused_naming_the_gate() {
+    let Some(modules) = npm_mcp() else { return };
+    let org = Org::new(YAML);
+    let session = org.start_session(
+        "bot",
+        &["--resource", "mcp:fs", "--tool", "mcp:fs/list_directory"],
+    );
+    let root = org.dir().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("a.txt"), "hello mcp\n").unwrap();
+    let server = vec![
+        "node".to_owned(),
+        modules
+            .join("@modelcontextprotocol/server-filesystem/dist/index.js")
+            .display()
+            .to_string(),
+        root.display().to_string(),
+    ];
+    let path = root.join("a.txt").display().to_string();
+    let started = std::time::Instant::now();
+    let read = inspect_with(
+        &org,
+        &modules,
+        &server,
+        "fs",
+        &[
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "read_text_file",
+            "--tool-arg",
+            &format!("path={path}"),
+        ],
+        &format!("--session {session}"),
+    );
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "it waited for the gate"
+    );
+    assert_eq!(read["isError"], true, "{read}");
+    let text = read["content"][0]["text"].as_str().unwrap_or_default();
+    assert!(text.contains("session.out-of-scope"), "{text}");
+    assert!(text.contains("gate_"), "the gate is named: {text}");
+    assert!(text.contains("will pass"), "{text}");
 }
