@@ -55,6 +55,35 @@ impl Engine {
         Ok(record)
     }
 
+    /// Appends several activity records in one transaction (one durable write): the MCP
+    /// gateways log invocations in batches, so that the log never queues a decision behind a
+    /// write of its own. Each is `(kind, agent, session, body)`.
+    pub fn record_activities(
+        &self,
+        activities: Vec<(String, Option<String>, Option<String>, Value)>,
+    ) -> Result<Vec<AuditRecord>, EngineError> {
+        let now = self.now();
+        let events: Vec<AuditEvent> = activities
+            .into_iter()
+            .map(|(kind, agent, session, body)| AuditEvent {
+                at: now,
+                kind,
+                agent,
+                session,
+                actor: None,
+                body,
+            })
+            .collect();
+        let records = self.store().append_audit(events)?;
+        if let Some(last) = records.last() {
+            self.after_commit(Some(&AuditRef {
+                seq: last.seq,
+                hash: last.hash.clone(),
+            }));
+        }
+        Ok(records)
+    }
+
     /// Takes in a webhook delivery from `source` (`github`) once. `activity` is the agent and
     /// the record it produced, `None` for a delivery that belongs to no agent (it is still
     /// remembered, so that a redelivery is recognised).

@@ -10,7 +10,9 @@
 //!   as a tool result with `isError: true` and the reason (a review waits for its gate up to
 //!   `gates.hook_wait`, then is refused naming the gate, or forwarded once approved);
 //! - every invocation is logged (`mcp.invocation`) with the agent, the tool, a digest of the
-//!   arguments and the outcome, after its answer has gone back to the client.
+//!   arguments and the outcome, after its answer has gone back to the client, by a logger
+//!   thread that writes them in batches (one durable write per 20 ms at most), so that logging
+//!   never puts a write of its own in front of the next call's decision.
 //!
 //! The relay is a line proxy over threads, with no protocol state of its own, so it speaks
 //! whichever protocol revision client and server agree on. The agent's token (`WARDEN_TOKEN`)
@@ -91,6 +93,8 @@ struct Shared {
     /// Ids (as JSON text) of `tools/list`/`server/discover` requests, whose answers are filtered.
     lists: Mutex<Vec<String>>,
     calls: Mutex<HashMap<String, InFlight>>,
+    /// Invocation records, written by the logger thread in batches.
+    log: Mutex<Option<std::sync::mpsc::Sender<Value>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -180,7 +184,14 @@ pub fn run(global: &Global, args: &McpProxyArgs) -> anyhow::Result<u8> {
         out: Mutex::new(std::io::stdout()),
         lists: Mutex::new(Vec::new()),
         calls: Mutex::new(HashMap::new()),
+        log: Mutex::new(None),
     });
+    let (log_tx, log_rx) = std::sync::mpsc::channel::<Value>();
+    *lock(&shared.log) = Some(log_tx);
+    let logger = {
+        let shared = Arc::clone(&shared);
+        std::thread::spawn(move || write_log(&shared, &log_rx))
+    };
     let from_server = {
         let shared = Arc::clone(&shared);
         std::thread::spawn(move || relay_from_server(&shared, child_out))
@@ -189,6 +200,9 @@ pub fn run(global: &Global, args: &McpProxyArgs) -> anyhow::Result<u8> {
     // The client closed its side: the server's stdin is closed (dropped), let it finish.
     let status = child.wait().context("waiting for the MCP server")?;
     let _ = from_server.join();
+    // Every invocation is on disk before the proxy exits.
+    lock(&shared.log).take();
+    let _ = logger.join();
     Ok(if status.success() { 0 } else { 1 })
 }
 
@@ -357,13 +371,41 @@ fn record(
         "duration_ms": started.elapsed().as_secs_f64() * 1000.0,
         "transport": "stdio",
     });
-    if let Err(e) = shared.engine.record_activity(
-        "mcp.invocation",
-        shared.agent.as_deref(),
-        shared.session.as_deref(),
-        body,
-    ) {
-        tracing::error!(error = %e, "recording an MCP invocation failed");
+    if let Some(log) = lock(&shared.log).as_ref() {
+        let _ = log.send(body);
+    }
+}
+
+/// How long the logger gathers invocation records before writing them in one transaction.
+const LOG_BATCH: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Writes invocation records in batches until the channel closes. A batch is written within
+/// [`LOG_BATCH`] of its first record, so the log trails the calls by at most that, and a
+/// decision (on the critical path) waits for at most one log write instead of one per call.
+fn write_log(shared: &Shared, log: &std::sync::mpsc::Receiver<Value>) {
+    while let Ok(first) = log.recv() {
+        let mut batch = vec![first];
+        let until = Instant::now() + LOG_BATCH;
+        while let Some(left) = until.checked_duration_since(Instant::now()) {
+            match log.recv_timeout(left) {
+                Ok(body) => batch.push(body),
+                Err(_) => break,
+            }
+        }
+        let activities = batch
+            .into_iter()
+            .map(|body| {
+                (
+                    "mcp.invocation".to_owned(),
+                    shared.agent.clone(),
+                    shared.session.clone(),
+                    body,
+                )
+            })
+            .collect();
+        if let Err(e) = shared.engine.record_activities(activities) {
+            tracing::error!(error = %e, "recording MCP invocations failed");
+        }
     }
 }
 

@@ -67,6 +67,17 @@ impl Workspace for GitWorkspace {
 
     fn root(&self) -> &Path {
         self.root.get_or_init(|| {
+            // The nearest folder with a `.git` (a folder, or a file in worktrees and
+            // submodules) is the top-level, found without starting git (a hook runs on every
+            // call, and git costs milliseconds). When the environment points git elsewhere,
+            // git is asked.
+            if std::env::var_os("GIT_DIR").is_none() && std::env::var_os("GIT_WORK_TREE").is_none()
+            {
+                if let Some(top) = self.cwd.ancestors().find(|dir| dir.join(".git").exists()) {
+                    return top.to_path_buf();
+                }
+                return self.cwd.clone();
+            }
             git(&self.cwd, &["rev-parse", "--show-toplevel"])
                 .filter(|s| !s.is_empty())
                 .map(PathBuf::from)
