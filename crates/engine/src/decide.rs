@@ -3,13 +3,16 @@
 //! request that carries a token is decided as the token's agent and session
 //! ([`crate::identity`]); after the commit, the engine signs an audit checkpoint when one is due.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
-use warden_core::authorize;
+use warden_core::authorize::{self, Session};
 use warden_core::decide::{self as core_decide, Caller, Facts};
 use warden_core::decision::{rules, AgentRef, Decision, Reason};
+use warden_core::identity::credential::CredentialRecord;
 use warden_core::identity::AgentState;
 use warden_core::request::ActionRequest;
-use warden_store::{DecisionWrite, StoreError};
+use warden_store::{DecisionWrite, Store, StoreError};
 
 use crate::{new_id, Engine};
 
@@ -108,11 +111,12 @@ impl Engine {
         let now = self.now();
         let mut writes = Vec::with_capacity(requests.len());
         let mut early: Vec<Option<Result<Decision, Reason>>> = Vec::with_capacity(requests.len());
+        let mut memo = Lookups::default();
         for request in requests {
             let lookups = (|| {
-                let (caller, state) = self.resolve_caller(request, now)?;
+                let (caller, state) = self.resolve_caller(request, now, &mut memo)?;
                 let session = match caller.session.as_deref() {
-                    Some(id) => self.store().session(id)?,
+                    Some(id) => memo.session(self.store().as_ref(), id)?,
                     None => None,
                 };
                 Ok::<_, StoreError>((caller, state, session))
@@ -195,16 +199,65 @@ impl Engine {
         &self,
         request: &ActionRequest,
         now: Timestamp,
+        memo: &mut Lookups,
     ) -> Result<(Caller, Option<AgentState>), StoreError> {
         if let Some(token) = request.token.as_deref() {
-            return self.caller_from_token(request, token, now);
+            return self.caller_from_token(request, token, now, memo);
         }
         let caller = Caller::from_request(request);
         let state = match caller.agent.as_deref() {
-            Some(agent) => self.store().agent_state(agent)?,
+            Some(agent) => memo.agent_state(self.store().as_ref(), agent)?,
             None => None,
         };
         Ok((caller, state))
+    }
+}
+
+/// What deciding a batch reads from the store before it commits, read once per agent and
+/// session in the batch: a batch of many calls by one agent (the server's group commit) pays
+/// for one lookup of each. Every lookup of a batch happens before its commit anyway, so reading
+/// once changes nothing a decision sees.
+#[derive(Default)]
+pub(crate) struct Lookups {
+    agents: HashMap<String, Option<AgentState>>,
+    credentials: HashMap<String, Option<CredentialRecord>>,
+    sessions: HashMap<String, Option<Session>>,
+}
+
+impl Lookups {
+    pub(crate) fn agent_state(
+        &mut self,
+        store: &dyn Store,
+        agent: &str,
+    ) -> Result<Option<AgentState>, StoreError> {
+        if let Some(known) = self.agents.get(agent) {
+            return Ok(known.clone());
+        }
+        let state = store.agent_state(agent)?;
+        self.agents.insert(agent.to_owned(), state.clone());
+        Ok(state)
+    }
+
+    pub(crate) fn credential(
+        &mut self,
+        store: &dyn Store,
+        agent: &str,
+    ) -> Result<Option<CredentialRecord>, StoreError> {
+        if let Some(known) = self.credentials.get(agent) {
+            return Ok(known.clone());
+        }
+        let record = store.credential(agent)?;
+        self.credentials.insert(agent.to_owned(), record.clone());
+        Ok(record)
+    }
+
+    fn session(&mut self, store: &dyn Store, id: &str) -> Result<Option<Session>, StoreError> {
+        if let Some(known) = self.sessions.get(id) {
+            return Ok(known.clone());
+        }
+        let session = store.session(id)?;
+        self.sessions.insert(id.to_owned(), session.clone());
+        Ok(session)
     }
 }
 

@@ -45,6 +45,7 @@ use warden_core::request::ActionRequest;
 use warden_store::StoreError;
 
 use self::key_files::KeyFiles;
+use crate::decide::Lookups;
 use crate::{Engine, EngineError};
 
 pub use self::key_files::KEYS_DIR;
@@ -542,6 +543,7 @@ impl Engine {
         request: &ActionRequest,
         token: &str,
         now: Timestamp,
+        memo: &mut Lookups,
     ) -> Result<(Caller, Option<AgentState>), StoreError> {
         let governance = &self.snapshot().governance;
         let verifier = TokenVerifier::new(
@@ -558,21 +560,21 @@ impl Engine {
                     reasons: vec![e.reason()],
                 };
                 let state = match caller.agent.as_deref() {
-                    Some(agent) => self.store().agent_state(agent)?,
+                    Some(agent) => memo.agent_state(self.store().as_ref(), agent)?,
                     None => None,
                 };
                 return Ok((caller, state));
             }
         };
         let mut reasons = Vec::new();
-        let state = self.store().agent_state(&verified.agent)?;
+        let state = memo.agent_state(self.store().as_ref(), &verified.agent)?;
         let revoked = match state.as_ref().filter(|s| s.status == AgentStatus::Revoked) {
             Some(state) => Err(TokenError::Revoked {
                 issued_at: verified.issued_at,
                 revoked_at: state.changed_at,
             }),
             None => {
-                let credential = self.store().credential(&verified.agent)?;
+                let credential = memo.credential(self.store().as_ref(), &verified.agent)?;
                 check_not_revoked(&verified, credential.map(|c| c.issued_at))
             }
         };

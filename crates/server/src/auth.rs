@@ -77,6 +77,14 @@ impl Principal {
         }
     }
 
+    /// The agent, if the caller is one.
+    pub fn agent(&self) -> Option<&str> {
+        match self {
+            Principal::Agent { agent, .. } => Some(agent),
+            Principal::Operator(_) => None,
+        }
+    }
+
     /// Who it is, for logs and the audit trail's `actor`.
     pub fn name(&self) -> &str {
         match self {

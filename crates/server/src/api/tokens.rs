@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use warden_core::governance::parse::parse_duration;
 use warden_engine::{EngineError, TokenAuth, TokenGrant};
 
-use crate::auth::{bearer, Principal};
+use crate::auth::bearer;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 
@@ -132,14 +132,4 @@ pub async fn jwks(State(state): State<AppState>) -> Result<Json<serde_json::Valu
     Ok(Json(
         serde_json::to_value(jwks).map_err(ApiError::internal)?,
     ))
-}
-
-impl Principal {
-    /// The agent, if the caller is one.
-    pub fn agent(&self) -> Option<&str> {
-        match self {
-            Principal::Agent { agent, .. } => Some(agent),
-            Principal::Operator(_) => None,
-        }
-    }
 }
