@@ -228,6 +228,7 @@ pub async fn post(
         Message::Request { id, method } => (method.to_owned(), Some(id.clone())),
         _ => (String::new(), None),
     };
+    check_routing_headers(&headers, &message)?;
     let mut call: Option<(String, String, Option<u64>, Instant)> = None;
     if kind == "tools/call" {
         let id = id.clone().unwrap_or(Value::Null);
@@ -358,6 +359,33 @@ async fn log(
     if !matches!(result, Ok(Ok(_))) {
         tracing::error!("recording an MCP invocation failed");
     }
+}
+
+/// The 2026-07-28 routing headers must say what the body says: an upstream (or a load
+/// balancer in front of it) that routes by `Mcp-Method`/`Mcp-Name` must not be handed a call
+/// other than the one Warden decided.
+fn check_routing_headers(headers: &HeaderMap, message: &Value) -> Result<(), ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let method = message.get("method").and_then(Value::as_str);
+    if let Some(said) = header("mcp-method") {
+        if Some(said) != method {
+            return Err(ApiError::BadRequest(format!(
+                "`Mcp-Method: {said}` does not match the message's method"
+            )));
+        }
+    }
+    if let Some(said) = header("mcp-name") {
+        let name = message
+            .get("params")
+            .and_then(|p| p.get("name").or_else(|| p.get("uri")))
+            .and_then(Value::as_str);
+        if Some(said) != name {
+            return Err(ApiError::BadRequest(format!(
+                "`Mcp-Name: {said}` does not match the message's name"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The 2025-11-25 server-to-client stream: not offered (the specification lets a server answer

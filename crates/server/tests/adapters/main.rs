@@ -28,6 +28,10 @@ resources:
   - id: repo:t/app
     sensitivity: internal
     protected_branches: [main]
+  - id: mcp:stateless
+    sensitivity: internal
+    tools: {{ echo: read, secret-tool: write }}
+    upstream: {{ url: "{upstream}" }}
   - id: mcp:everything
     sensitivity: internal
     tools: {{ echo: read, get-sum: read }}
@@ -35,7 +39,7 @@ resources:
 roles:
   dev:
     ceiling: internal
-    tools: [fs.read, fs.write, git.push, "mcp:everything/echo", "mcp:everything/get-sum"]
+    tools: [fs.read, fs.write, git.push, "mcp:everything/echo", "mcp:everything/get-sum", "mcp:stateless/echo", "mcp:stateless/secret-tool"]
 agents:
   - id: bot
     owner: o@t.dev
@@ -44,6 +48,7 @@ agents:
     grants:
       - {{ resource: repo:t/app, access: [read, write] }}
       - {{ resource: mcp:everything, access: [read] }}
+      - {{ resource: mcp:stateless, access: [read] }}
 gates:
   reviewers: [rev@t.dev]
   hook_wait: 1s
@@ -445,6 +450,20 @@ fn the_mcp_gateway_in_front_of_a_real_streamable_http_server() {
         .as_str()
         .unwrap_or_default()
         .contains("request.unknown-tool"));
+    // 2026-07-28 routing headers that disagree with the body: refused, never forwarded.
+    let mut stateless: Vec<(&str, &str)> = base.to_vec();
+    stateless.push(("mcp-protocol-version", "2026-07-28"));
+    stateless.push(("mcp-method", "tools/call"));
+    stateless.push(("mcp-name", "echo"));
+    let (status, _, body) = server.post(
+        "/mcp/everything",
+        &stateless,
+        json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call",
+               "params": {"name": "get-env", "arguments": {}}})
+        .to_string()
+        .as_bytes(),
+    );
+    assert_eq!(status, 400, "{body}");
     // No token: 401, nothing forwarded.
     let (status, _, _) = server.post(
         "/mcp/everything",
@@ -466,4 +485,118 @@ fn the_mcp_gateway_in_front_of_a_real_streamable_http_server() {
     assert_eq!(logged[0]["body"]["transport"], "streamable-http");
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// A stand-in upstream that speaks the stateless 2026-07-28 revision (no real server on npm
+/// does yet): it answers `server/discover` and `tools/call` on every POST, with no session,
+/// and reports the headers each request arrived with.
+fn stateless_upstream() -> (String, std::sync::mpsc::Receiver<Vec<(String, String)>>) {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let (seen, heard) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut headers = Vec::new();
+            let mut line = String::new();
+            let mut length = 0usize;
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                if let Some((k, v)) = line.trim_end().split_once(':') {
+                    let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_owned());
+                    if k == "content-length" {
+                        length = v.parse().unwrap_or(0);
+                    }
+                    headers.push((k, v));
+                }
+                line.clear();
+            }
+            let mut body = vec![0u8; length];
+            reader.read_exact(&mut body).unwrap();
+            let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let _ = seen.send(headers);
+            let answer = match message["method"].as_str() {
+                Some("server/discover") => json!({"jsonrpc": "2.0", "id": message["id"], "result": {
+                    "resultType": "complete",
+                    "supportedVersions": ["2026-07-28"],
+                    "capabilities": {"tools": {}},
+                    "serverInfo": {"name": "stand-in", "version": "1"},
+                    "tools": [{"name": "echo", "inputSchema": {"type": "object"}},
+                              {"name": "secret-tool", "inputSchema": {"type": "object"}},
+                              {"name": "undeclared", "inputSchema": {"type": "object"}}]}}),
+                _ => json!({"jsonrpc": "2.0", "id": message["id"], "result": {
+                    "resultType": "complete",
+                    "content": [{"type": "text", "text": format!("echo: {}", message["params"]["arguments"]["message"])}]}}),
+            }
+            .to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (url, heard)
+}
+
+#[test]
+fn the_mcp_gateway_speaks_the_stateless_revision_and_never_passes_the_token_on() {
+    let (upstream, heard) = stateless_upstream();
+    std::env::set_var("WARDEN_MCP_STATELESS_TOKEN", "upstream-own-credential");
+    let server = Server::start(&upstream);
+    let token = server.token();
+    let auth = format!("Bearer {token}");
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {}});
+    let discover =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": meta}});
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "server/discover"),
+    ];
+    let (status, _, body) =
+        server.post("/mcp/stateless", &headers, discover.to_string().as_bytes());
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    let names: Vec<&str> = answer["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    // `secret-tool` needs write (the agent holds read), `undeclared` is not in the scope.
+    assert_eq!(names, ["echo"], "{answer}");
+    let got = heard.recv_timeout(Duration::from_secs(5)).unwrap();
+    let value = |k: &str| got.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(value("mcp-method"), Some("server/discover"));
+    assert_eq!(value("mcp-protocol-version"), Some("2026-07-28"));
+    assert_eq!(
+        value("authorization"),
+        Some("Bearer upstream-own-credential"),
+        "the upstream's own credential, never the agent's token"
+    );
+    assert!(
+        !got.iter().any(|(_, v)| v.contains(&token)),
+        "no token passthrough"
+    );
+    // A stateless call: decided, forwarded with its routing headers, answered.
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                      "params": {"name": "echo", "arguments": {"message": "hi"}, "_meta": meta}});
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "echo"),
+    ];
+    let (status, _, body) = server.post("/mcp/stateless", &headers, call.to_string().as_bytes());
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("echo: \\\"hi\\\""), "{body}");
+    let got = heard.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(got.iter().any(|(k, v)| k == "mcp-name" && v == "echo"));
 }
