@@ -4,6 +4,7 @@
 //! the review UI both call, and [`run_blocking`] for calling the synchronous engine from async
 //! handlers.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -59,6 +60,9 @@ pub struct AppState {
     pub auth: Arc<AuthConfig>,
     pub metrics: Arc<Metrics>,
     pub gate_answers: GateNotifier,
+    /// Set when the server begins to shut down: long polls answer at once instead of holding
+    /// the graceful shutdown up for their whole wait.
+    pub closing: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -73,7 +77,19 @@ impl AppState {
             auth: Arc::new(auth),
             metrics,
             gate_answers,
+            closing: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Whether the server is shutting down.
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Relaxed)
+    }
+
+    /// Begins the shutdown: long polls return now.
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::Relaxed);
+        self.gate_answers.notify();
     }
 
     /// Runs `f` with the engine on the blocking pool: the engine does synchronous IO.

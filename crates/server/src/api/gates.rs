@@ -114,7 +114,7 @@ pub async fn show(
             .await??;
         may_see(&principal, &gate)?;
         let now = Instant::now();
-        if gate.status != GateStatus::Pending || now >= deadline {
+        if gate.status != GateStatus::Pending || now >= deadline || state.is_closing() {
             return Ok(Json(gate));
         }
         let nap = RECHECK.min(deadline - now);
