@@ -126,7 +126,26 @@ fn answer(global: &Global, client: Client) -> anyhow::Result<u8> {
             permission: Permission::Allow,
             reason: "allowed without a decision (the agent's own to-do list)".into(),
         },
-        Mapped::Requests(requests) => decide(&backend, &requests)?,
+        Mapped::Requests(requests) => {
+            let answer = decide(&backend, &requests)?;
+            if answer.permission == Permission::Ask {
+                // The person at the terminal decides: recorded as such, with the gates the
+                // decisions opened (they stay pending; the terminal's answer is not Warden's).
+                backend.record(
+                    "hook.ask",
+                    caller.agent.as_deref(),
+                    caller.session.as_deref(),
+                    json!({
+                        "client": client.name(),
+                        "tool_name": input.tool_name,
+                        "tool_use_id": input.tool_use_id,
+                        "reason": answer.reason,
+                    }),
+                    &raw,
+                )?;
+            }
+            answer
+        }
     };
     let output = hook::pre_tool_use_output(client, &answer);
     let mut stdout = std::io::stdout().lock();

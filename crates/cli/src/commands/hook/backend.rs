@@ -135,10 +135,13 @@ impl Backend {
                 engine.record_activity(kind, agent, session, body)?;
                 Ok(())
             }
-            Backend::Remote(remote) => {
+            // Only a tool's outcome has a route on the server (its hook route records a
+            // `PostToolUse`); anything else was already audited there with its decision.
+            Backend::Remote(remote) if kind == "tool.result" => {
                 remote.post("/v1/hooks/claude-code", hook_input)?;
                 Ok(())
             }
+            Backend::Remote(_) => Ok(()),
         }
     }
 }
