@@ -13,8 +13,8 @@
 //! The agent's token authenticates it here and is never sent upstream (the MCP specification
 //! forbids token passthrough); the upstream's own credential, if it needs one, is taken from
 //! the environment variable `WARDEN_MCP_<SERVER>_TOKEN` (the server's name upper-cased, other
-//! characters as `_`) and sent as its bearer token. An upstream declared as a `command` (stdio)
-//! is served by `warden mcp-proxy`, not here.
+//! characters as `_`) and sent as its bearer token. An upstream declared as a `command` is
+//! started by the server and spoken to over stdio ([`super::stdio`]).
 
 use std::time::{Duration, Instant};
 
@@ -44,7 +44,13 @@ const RELAYED_BACK: &[&str] = &["mcp-session-id", "mcp-protocol-version"];
 /// How long the upstream may take to answer one message.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(120);
 
-fn upstream_url(state: &AppState, server: &str) -> Result<String, ApiError> {
+/// Where a server's messages go.
+enum Target {
+    Url(String),
+    Command(Vec<String>),
+}
+
+fn upstream(state: &AppState, server: &str) -> Result<Target, ApiError> {
     let id = format!("mcp:{server}");
     let resource = state
         .engine
@@ -52,14 +58,58 @@ fn upstream_url(state: &AppState, server: &str) -> Result<String, ApiError> {
         .resource(&id)
         .ok_or_else(|| ApiError::NotFound(format!("no MCP server `{id}` is declared")))?;
     match &resource.upstream {
-        Some(Upstream::Url(url)) => Ok(url.clone()),
-        Some(Upstream::Command(_)) => Err(ApiError::NotFound(format!(
-            "`{id}` runs over stdio: run it behind `warden mcp-proxy --server {server} --agent ID`"
-        ))),
+        Some(Upstream::Url(url)) => Ok(Target::Url(url.clone())),
+        Some(Upstream::Command(command)) => Ok(Target::Command(command.clone())),
         None => Err(ApiError::NotFound(format!(
             "`{id}` declares no `upstream` to forward to"
         ))),
     }
+}
+
+/// Relays one message to a stdio upstream ([`super::stdio`]).
+async fn relay_stdio(
+    who: &super::Caller,
+    server: &str,
+    command: Vec<String>,
+    headers: &HeaderMap,
+    message: &Value,
+    kind: &str,
+) -> Result<Upstreamed, ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let mut session_header = Vec::new();
+    let answer = if kind == "initialize" {
+        let (name, agent) = (server.to_owned(), who.agent.clone());
+        let child = crate::state::run_blocking(move || {
+            super::stdio::StdioServer::start(&command, &name, agent)
+        })
+        .await??;
+        let answer = child.send(message).await?;
+        let id = super::stdio::open_session(child);
+        session_header.push(("mcp-session-id".to_owned(), id));
+        answer
+    } else if let Some(id) = header("mcp-session-id") {
+        let child = super::stdio::session(id, server, who.agent.as_deref())?;
+        child.send(message).await?
+    } else {
+        let version = header("mcp-protocol-version")
+            .unwrap_or("2025-11-25")
+            .to_owned();
+        super::stdio::StdioServer::one_shot(command, server.to_owned(), version, message).await?
+    };
+    Ok(match answer {
+        Some(response) => Upstreamed {
+            status: 200,
+            content_type: "application/json".into(),
+            headers: session_header,
+            body: response.to_string().into_bytes(),
+        },
+        None => Upstreamed {
+            status: 202,
+            content_type: String::new(),
+            headers: session_header,
+            body: Vec::new(),
+        },
+    })
 }
 
 /// The upstream's own credential, from the environment.
@@ -221,7 +271,7 @@ pub async fn post(
     body: Bytes,
 ) -> Result<Response<Body>, ApiError> {
     let who = super::caller(&state, &headers).await?;
-    let url = upstream_url(&state, &server)?;
+    let target = upstream(&state, &server)?;
     let message: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("not a JSON-RPC message: {e}")))?;
     let (kind, id) = match mcp::classify(&message) {
@@ -294,12 +344,19 @@ pub async fn post(
         }
         call = Some((tool, digest, seq, started));
     }
-    let token = upstream_token(&server);
-    let forwarded_headers = headers.clone();
-    let mut answer = crate::state::run_blocking(move || {
-        forward(&url, "POST", &forwarded_headers, body.to_vec(), token)
-    })
-    .await??;
+    let mut answer = match target {
+        Target::Url(url) => {
+            let token = upstream_token(&server);
+            let forwarded_headers = headers.clone();
+            crate::state::run_blocking(move || {
+                forward(&url, "POST", &forwarded_headers, body.to_vec(), token)
+            })
+            .await??
+        }
+        Target::Command(command) => {
+            relay_stdio(&who, &server, command, &headers, &message, &kind).await?
+        }
+    };
     if kind == "tools/list" || kind == "server/discover" {
         let visible = who
             .agent
@@ -411,8 +468,18 @@ pub async fn delete(
     Path(server): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response<Body>, ApiError> {
-    super::caller(&state, &headers).await?;
-    let url = upstream_url(&state, &server)?;
+    let who = super::caller(&state, &headers).await?;
+    let url = match upstream(&state, &server)? {
+        Target::Url(url) => url,
+        Target::Command(_) => {
+            let id = headers
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| ApiError::BadRequest("no `Mcp-Session-Id` to end".into()))?;
+            super::stdio::close_session(id, &server, who.agent.as_deref())?;
+            return Ok(respond(204, "", &[], Vec::new()));
+        }
+    };
     let token = upstream_token(&server);
     let answer =
         crate::state::run_blocking(move || forward(&url, "DELETE", &headers, Vec::new(), token))

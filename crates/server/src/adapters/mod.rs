@@ -8,6 +8,7 @@
 mod claude_code;
 mod github;
 mod mcp;
+mod stdio;
 
 use axum::http::HeaderMap;
 use axum::routing::post;

@@ -78,9 +78,13 @@ impl Drop for Server {
 
 impl Server {
     fn start(upstream: &str) -> Server {
+        Server::start_yaml(&yaml(upstream))
+    }
+
+    fn start_yaml(yaml: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("warden.yaml");
-        std::fs::write(&config, yaml(upstream)).unwrap();
+        std::fs::write(&config, yaml).unwrap();
         let engine = Arc::new(Engine::open(&config, &dir.path().join("state")).unwrap());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -599,4 +603,136 @@ fn the_mcp_gateway_speaks_the_stateless_revision_and_never_passes_the_token_on()
     assert!(body.contains("echo: \\\"hi\\\""), "{body}");
     let got = heard.recv_timeout(Duration::from_secs(5)).unwrap();
     assert!(got.iter().any(|(k, v)| k == "mcp-name" && v == "echo"));
+}
+
+#[test]
+fn the_mcp_gateway_runs_a_stdio_upstream_for_each_session() {
+    let modules = std::env::var_os("WARDEN_NPM_MCP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/npm-mcp/node_modules")
+        });
+    let script = modules.join("@modelcontextprotocol/server-filesystem/dist/index.js");
+    if !script.exists() {
+        let message = format!(
+            "MCP STDIO-UPSTREAM TEST SKIPPED: `{}` is missing",
+            script.display()
+        );
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{message} (CI is set, so this is a failure)"
+        );
+        eprintln!("\n!!!!!!!! {message}\n");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("a.txt"), "hello over http\n").unwrap();
+    let yaml = format!(
+        r#"version: 1
+org: t
+trust_domain: t.dev
+resources:
+  - id: mcp:files
+    sensitivity: internal
+    tools: {{ read_text_file: read, write_file: write }}
+    upstream: {{ command: ["node", "{}", "{}"] }}
+roles:
+  dev:
+    ceiling: internal
+    tools: ["mcp:files/read_text_file", "mcp:files/write_file"]
+agents:
+  - id: bot
+    owner: o@t.dev
+    role: dev
+    grants:
+      - {{ resource: mcp:files, access: [read] }}
+gates:
+  reviewers: [rev@t.dev]
+"#,
+        script.display(),
+        root.path().display()
+    );
+    let server = Server::start_yaml(&yaml);
+    let auth = format!("Bearer {}", server.token());
+    let base = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+    ];
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "warden-test", "version": "1"}}});
+    let (status, headers, body) = server.post("/mcp/files", &base, init.to_string().as_bytes());
+    assert_eq!(status, 200, "{body}");
+    let session = headers
+        .iter()
+        .find(|(k, _)| k == "mcp-session-id")
+        .map(|(_, v)| v.clone())
+        .expect("a session id");
+    let mut with: Vec<(&str, &str)> = base.to_vec();
+    with.push(("mcp-session-id", session.as_str()));
+    let (status, _, _) = server.post(
+        "/mcp/files",
+        &with,
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(status, 202);
+    let (_, _, body) = server.post(
+        "/mcp/files",
+        &with,
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+            .to_string()
+            .as_bytes(),
+    );
+    let list: Value = serde_json::from_str(&body).unwrap();
+    let names: Vec<&str> = list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["read_text_file"], "{list}");
+    let path = root.path().join("a.txt").display().to_string();
+    let (_, _, body) = server.post(
+        "/mcp/files",
+        &with,
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+               "params": {"name": "read_text_file", "arguments": {"path": path}}})
+        .to_string()
+        .as_bytes(),
+    );
+    let read: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        read["result"]["content"][0]["text"], "hello over http\n",
+        "{read}"
+    );
+    // Stateless: no session, a child for the one request.
+    let (status, _, body) = server.post(
+        "/mcp/files",
+        &base,
+        json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("read_text_file") && !body.contains("write_file"),
+        "{body}"
+    );
+    // Someone else's (or an unknown) session is not found; ending it ends it.
+    let (status, _, _) = server.post(
+        "/mcp/files",
+        &[("authorization", auth.as_str()), ("mcp-session-id", "0000")],
+        json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(status, 404);
+    let mut request = server.http.delete(&format!("{}/mcp/files", server.url));
+    request = request
+        .header("authorization", &auth)
+        .header("mcp-session-id", &session);
+    assert_eq!(request.call().unwrap().status().as_u16(), 204);
 }
