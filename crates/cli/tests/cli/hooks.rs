@@ -270,7 +270,10 @@ fn terminal_approval_answers_ask() {
     ));
     assert_eq!(decision, "ask");
     assert!(reason.contains("gate.protected-branch"), "{reason}");
-    assert!(audit_tail(&org, 1).contains("hook.ask"), "recorded as the terminal's call");
+    assert!(
+        audit_tail(&org, 1).contains("hook.ask"),
+        "recorded as the terminal's call"
+    );
 }
 
 #[test]

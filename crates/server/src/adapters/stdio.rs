@@ -28,6 +28,9 @@ use crate::error::ApiError;
 /// How long a child may take to answer one request.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// A session unused for this long is ended (its child stopped) when the next one opens.
+const IDLE: Duration = Duration::from_secs(30 * 60);
+
 /// One child MCP server.
 pub struct StdioServer {
     stdin: Mutex<ChildStdin>,
@@ -37,6 +40,7 @@ pub struct StdioServer {
     pub agent: Option<String>,
     /// The MCP server's name.
     pub server: String,
+    last_used: Mutex<std::time::Instant>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -99,6 +103,7 @@ impl StdioServer {
             pending,
             agent,
             server: server.to_owned(),
+            last_used: Mutex::new(std::time::Instant::now()),
         })
     }
 
@@ -113,6 +118,7 @@ impl StdioServer {
 
     /// Sends one message; for a request, waits for its response.
     pub async fn send(&self, message: &Value) -> Result<Option<Value>, ApiError> {
+        *lock(&self.last_used) = std::time::Instant::now();
         let Some(id) = message
             .get("id")
             .filter(|_| message.get("method").is_some())
@@ -181,7 +187,16 @@ pub fn open_session(server: StdioServer) -> String {
     let mut bytes = [0u8; 16];
     OsRng.fill_bytes(&mut bytes);
     let id = hex::encode(bytes);
-    lock(sessions()).insert(id.clone(), Arc::new(server));
+    let mut all = lock(sessions());
+    // Sessions a client abandoned without a DELETE would keep their children forever.
+    all.retain(|_, s| {
+        let keep = lock(&s.last_used).elapsed() < IDLE;
+        if !keep {
+            s.stop();
+        }
+        keep
+    });
+    all.insert(id.clone(), Arc::new(server));
     id
 }
 
