@@ -121,6 +121,20 @@ fn script() -> Vec<Step> {
         ),
         step(
             "triage-bot",
+            "memory.read",
+            Some("memory:team-notes"),
+            json!({}),
+            "reads the team's notes on known issues",
+        ),
+        step(
+            "docs-bot",
+            "pr.create",
+            Some("repo:acme/docs"),
+            json!({"branch": "docs/install", "files": ["guide/install.md"]}),
+            "opens a pull request for the guide",
+        ),
+        step(
+            "triage-bot",
             "git.push",
             Some("repo:acme/web"),
             json!({"branch": "triage", "files": ["labels.yml"]}),
@@ -139,6 +153,27 @@ fn script() -> Vec<Step> {
             Some("repo:acme/web"),
             json!({"branch": "fix/login-redirect", "files": ["src/auth/login.ts"], "reason": "fix the redirect loop after login"}),
             "pushes a change to login code",
+        ),
+        step(
+            "codex-fixer",
+            "pr.create",
+            Some("repo:acme/web"),
+            json!({"branch": "fix/cart-rounding", "files": ["src/cart/total.ts"]}),
+            "opens a pull request for the rounding fix",
+        ),
+        step(
+            "stripe-sync",
+            "secret.read",
+            Some("secret:stripe/restricted-key"),
+            json!({}),
+            "reads its Stripe key for the nightly sync",
+        ),
+        step(
+            "stripe-sync",
+            "git.push",
+            Some("repo:acme/payments"),
+            json!({"branch": "sync/2026-11-27", "files": ["data/sync/state.json"]}),
+            "pushes the sync's state on its own branch",
         ),
         step(
             "stripe-sync",
