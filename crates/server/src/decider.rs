@@ -12,6 +12,7 @@
 //! so a verification never waits on a lock held by another verification. A request whose
 //! token is refused is not decided and not audited: its handler answers 401.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -102,7 +103,20 @@ fn run(engine: &Engine, metrics: &Metrics, mut rx: mpsc::Receiver<Job>) {
             }
         }
         let started = Instant::now();
-        let outcomes = engine.decide_batch_authenticated(&requests);
+        // Deciding never fails, but a bug that panics must not take the thread (and with it
+        // every later decision) down: the batch's handlers get no answer (503), and the
+        // store's transaction, if open, rolls back as it unwinds.
+        let outcomes = match std::panic::catch_unwind(AssertUnwindSafe(|| {
+            engine.decide_batch_authenticated(&requests)
+        })) {
+            Ok(outcomes) => outcomes,
+            Err(_) => {
+                tracing::error!(batch = requests.len(), "deciding a batch panicked");
+                replies.clear();
+                requests.clear();
+                continue;
+            }
+        };
         metrics.observe_batch(requests.len(), started.elapsed());
         for (reply, outcome) in replies.drain(..).zip(outcomes) {
             if let Ok(decision) = &outcome {
