@@ -106,14 +106,22 @@ pub async fn json_error_bodies(response: Response) -> Response {
         s if s.is_server_error() => "internal",
         _ => "bad_request",
     };
-    let message = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => format!(
+    let (mut parts, body) = response.into_parts();
+    // What axum said (`Failed to deserialize query string: …`), when it said something short.
+    let said = axum::body::to_bytes(body, 4096)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    let message = match (status, said) {
+        (StatusCode::PAYLOAD_TOO_LARGE, _) => format!(
             "the request body is larger than the limit of {} bytes",
             crate::BODY_LIMIT
         ),
-        s => s.canonical_reason().unwrap_or("error").to_lowercase(),
+        (_, Some(said)) => lowercase_first(&said),
+        (s, None) => s.canonical_reason().unwrap_or("error").to_lowercase(),
     };
-    let (mut parts, _) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(
         header::CONTENT_TYPE,
@@ -127,4 +135,12 @@ pub async fn json_error_bodies(response: Response) -> Response {
     };
     let body = serde_json::to_vec(&body).unwrap_or_default();
     (parts, body).into_response()
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }

@@ -262,4 +262,16 @@ fn unknown_paths_and_methods_answer_json() {
     let reply = server.get("/v1/decide", None);
     assert_eq!(reply.status, 405);
     assert_eq!(reply.error_code(), "method_not_allowed");
+    // A query string that does not parse: axum's own words, in the API's shape.
+    let admin = server.admin_token();
+    let reply = server.get("/v1/audit?after=yesterday", Some(&admin));
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.error_code(), "bad_request");
+    assert!(
+        reply.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("query"),
+        "{reply:?}"
+    );
 }
