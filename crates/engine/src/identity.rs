@@ -139,10 +139,21 @@ impl Keys {
         token: &str,
         now: Timestamp,
     ) -> Result<VerifiedToken, TokenError> {
+        // The cache is locked to look up and to insert, never while a signature is verified:
+        // concurrent misses (a server's first call of many agents) verify side by side.
         let attempt = || {
             let keys = self.read();
+            let hit = {
+                let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+                verifier.cached(token, &keys, &mut cache, now)
+            };
+            if let Some(hit) = hit {
+                return hit;
+            }
+            let verified = verifier.verify(token, &keys, now)?;
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            verifier.verify_cached(token, &keys, &mut cache, now)
+            verifier.remember(token, verified.clone(), &mut cache, now);
+            Ok(verified)
         };
         match attempt() {
             Err(TokenError::UnknownKey(kid)) if self.files.is_some() => {
@@ -611,6 +622,19 @@ impl Engine {
             },
             state,
         ))
+    }
+
+    /// Verifies an agent's token (shape, key, signature, subject, expiry, audience) through the
+    /// engine's cache, without the revocation check, which needs the store: deciding makes it.
+    /// The server calls this before it queues a decision, so that a forged or expired token is
+    /// refused at once and a first verification runs on the request's own thread.
+    pub fn verify_agent_token(&self, token: &str) -> Result<VerifiedToken, TokenError> {
+        let governance = &self.snapshot().governance;
+        let verifier = TokenVerifier::new(
+            governance.trust_domain.as_str(),
+            audience(&governance.trust_domain),
+        );
+        self.keys.verify(&verifier, token, self.now())
     }
 
     /// Authenticates a bearer token as an agent's, as `POST /v1/decide` would: verified

@@ -412,13 +412,37 @@ impl TokenVerifier {
         cache: &mut VerifyCache,
         now: Timestamp,
     ) -> Result<VerifiedToken, TokenError> {
-        let cache_key = self.cache_key(token);
-        if let Some(hit) = cache.get(&cache_key, keys, now) {
+        if let Some(hit) = self.cached(token, keys, cache, now) {
             return hit;
         }
         let verified = self.verify(token, keys, now)?;
-        cache.insert(cache_key, verified.clone(), now);
+        self.remember(token, verified.clone(), cache, now);
         Ok(verified)
+    }
+
+    /// The cache's answer for `token`, without verifying anything: `None` on a miss. With
+    /// [`TokenVerifier::remember`], this splits [`TokenVerifier::verify_cached`] so that a cache
+    /// shared behind a lock is held only to look up and to insert, never while a signature is
+    /// verified (a server's misses then do not wait for one another).
+    pub fn cached(
+        &self,
+        token: &str,
+        keys: &KeySet,
+        cache: &mut VerifyCache,
+        now: Timestamp,
+    ) -> Option<Result<VerifiedToken, TokenError>> {
+        cache.get(&self.cache_key(token), keys, now)
+    }
+
+    /// Puts a token that [`TokenVerifier::verify`] accepted into `cache`.
+    pub fn remember(
+        &self,
+        token: &str,
+        verified: VerifiedToken,
+        cache: &mut VerifyCache,
+        now: Timestamp,
+    ) {
+        cache.insert(self.cache_key(token), verified, now);
     }
 
     /// The cache key names the verifier's trust domain and audience too, so that one cache

@@ -8,6 +8,9 @@
 //! an operator's token is 403 (people do not make tool calls). In `--local-trust` mode a
 //! request without a token is decided as the agent its body names.
 //!
+//! The token is verified on the handler's thread before the request is queued for the decider
+//! ([`crate::decider`]), which then finds it in the engine's cache and checks revocation.
+//!
 //! A `deny` or `review` is a decision, answered 200 like an `allow`.
 
 use std::time::Instant;
@@ -64,7 +67,17 @@ pub async fn decide(
                 operator.email
             )));
         }
-        Some(token) => request.token = Some(token),
+        Some(token) => {
+            // Verified here first (through the engine's cache: a hit costs a hash): a forged or
+            // expired token is refused without queueing, and a first verification of a new
+            // token runs on this request's thread rather than the decider's. Revocation is
+            // checked when the call is decided.
+            if let Err(refused) = state.engine.verify_agent_token(&token) {
+                state.metrics.count_refused();
+                return Err(ApiError::Unauthorized(refused.to_string()));
+            }
+            request.token = Some(token);
+        }
         None if state.auth.local_trust => {}
         None => {
             return Err(ApiError::Unauthorized(
