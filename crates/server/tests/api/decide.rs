@@ -43,3 +43,48 @@ fn a_body_naming_another_agent_is_denied() {
         .collect();
     assert!(rules.contains(&"identity.agent-mismatch"), "{rules:?}");
 }
+
+#[test]
+fn concurrent_decisions_are_group_committed_each_in_the_audit_trail() {
+    let server = Server::start();
+    let token = server.agent_token("docs-bot");
+    let seqs: Vec<u64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..16)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..10)
+                        .map(|_| {
+                            let decision = server.decide(&token, &docs_read());
+                            assert_eq!(decision["decision"], "allow", "{decision}");
+                            decision["audit"]["seq"].as_u64().unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    let mut distinct = seqs.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        160,
+        "every decision has its own audit record"
+    );
+    let admin = server.admin_token();
+    let verified = server.get("/v1/audit/verify", Some(&admin));
+    assert_eq!(verified.json["intact"], true, "{verified:?}");
+    let metrics = server.get("/metrics", None).text;
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+    };
+    assert_eq!(value("warden_decide_batch_requests_total"), 160);
+    assert!(value("warden_decide_batches_total") <= 160);
+}
