@@ -21,6 +21,8 @@ pub struct Server {
     pub url: String,
     pub engine: Arc<Engine>,
     pub home: TempDir,
+    /// The governance file's folder, when the test made one.
+    config_dir: Option<TempDir>,
     http: ureq::Agent,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     runtime: Option<tokio::runtime::Runtime>,
@@ -60,8 +62,33 @@ impl Server {
     }
 
     pub fn start_with(auth: AuthConfig) -> Server {
+        Server::start_on(&acme(), auth)
+    }
+
+    /// A server on a copy of the example organisation with `from` replaced by `to` in its
+    /// governance file.
+    pub fn edited(from: &str, to: &str) -> Server {
+        let copy = tempfile::tempdir().expect("a temporary folder");
+        let source = acme();
+        let text = std::fs::read_to_string(&source).expect("the example");
+        assert!(text.contains(from), "`{from}` is not in the example");
+        let config = copy.path().join("warden.yaml");
+        std::fs::write(&config, text.replace(from, to)).expect("written");
+        let policies = copy.path().join("policies");
+        std::fs::create_dir(&policies).expect("a folder");
+        let examples = source.parent().expect("a folder").join("policies");
+        for entry in std::fs::read_dir(examples).expect("the example's policies") {
+            let entry = entry.expect("an entry");
+            std::fs::copy(entry.path(), policies.join(entry.file_name())).expect("copied");
+        }
+        let mut server = Server::start_on(&config, AuthConfig::default());
+        server.config_dir = Some(copy);
+        server
+    }
+
+    fn start_on(config: &Path, auth: AuthConfig) -> Server {
         let home = tempfile::tempdir().expect("a temporary folder");
-        let engine = Arc::new(Engine::open(&acme(), home.path()).expect("the example opens"));
+        let engine = Arc::new(Engine::open(config, home.path()).expect("the example opens"));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -84,6 +111,7 @@ impl Server {
             url,
             engine,
             home,
+            config_dir: None,
             http,
             shutdown: Some(shutdown),
             runtime: Some(runtime),

@@ -155,3 +155,16 @@ fn under_local_trust_a_listed_reviewer_answers_without_a_token() {
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.json["answered_by"], "alice@acme.dev");
 }
+
+#[test]
+fn an_owner_answers_its_agents_gate_only_with_owner_may_approve() {
+    let server = Server::edited("owner_may_approve: false", "owner_may_approve: true");
+    let codex = server.agent_token("codex-fixer");
+    let decision = server.decide(&codex, &protected_push("codex-fixer"));
+    let gate = decision["gate"]["id"].as_str().unwrap();
+    // bob@acme.dev owns codex-fixer.
+    let bob = server.reviewer_token("bob@acme.dev");
+    let reply = server.post(&format!("/v1/gates/{gate}/approve"), Some(&bob), "{}");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json["answered_by"], "bob@acme.dev");
+}
