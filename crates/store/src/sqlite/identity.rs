@@ -15,18 +15,18 @@ use crate::Result;
 
 pub(super) fn credential(conn: &Connection, agent: &str) -> Result<Option<CredentialRecord>> {
     let row = conn
-        .query_row(
+        .prepare_cached(
             "SELECT agent, hash, issued_at, expires_at FROM credentials WHERE agent = ?1",
-            [agent],
-            |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                ))
-            },
         )
+        .context("reading a credential")?
+        .query_row([agent], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+            ))
+        })
         .optional()
         .context("reading a credential")?;
     row.map(|(agent, hash, issued_at, expires_at)| {

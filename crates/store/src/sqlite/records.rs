@@ -51,11 +51,11 @@ impl RawAgentState {
 }
 
 pub(super) fn agent_state(conn: &Connection, agent: &str) -> Result<Option<AgentState>> {
-    conn.query_row(
-        &format!("SELECT {AGENT_COLUMNS} FROM agent_states WHERE agent = ?1"),
-        [agent],
-        RawAgentState::from_row,
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {AGENT_COLUMNS} FROM agent_states WHERE agent = ?1"
+    ))
+    .context("reading an agent's state")?
+    .query_row([agent], RawAgentState::from_row)
     .optional()
     .context("reading an agent's state")?
     .map(RawAgentState::decode)
