@@ -8,9 +8,10 @@
 //! its oneshot. Under load, batches grow by themselves: while one commits, the next queues.
 //! Alone, a request is decided at once, in a batch of one.
 //!
-//! The thread is also the only place that verifies decide tokens (through the engine's cache),
-//! so a verification never waits on a lock held by another verification. A request whose
-//! token is refused is not decided and not audited: its handler answers 401.
+//! Tokens are verified on the handlers' threads before a request is queued
+//! ([`crate::api`]'s decide handler), so a slow signature check never holds up a batch; the
+//! thread finds the token in the engine's cache and checks revocation. A request whose token
+//! is refused there is not decided and not audited: its handler answers 401.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
